@@ -1,0 +1,78 @@
+#pragma once
+// hump2d: one-component 2D "hump" model (SPEC.md section 1b), sigma = eps = 1.
+//   r <= r0 = 2^(1/6):  U = r^-12 - r^-6 + 1/4 + h0
+//   r0 < r <= r*:       U = h0 P(x),  x = (r - r0)/(r* - r0),  P(x) = sum_k a_k x^k
+//   r > r* = 1.65:      U = 0
+// h0 = 0.75. Coefficients exactly as published (U'' jumps by about 1 % at r0).
+// Sign convention as every evaluator: fscal = -(1/r) dU/dr, energy = U(r).
+#include "vitrify/core/hostdevice.hpp"
+#include "vitrify/core/real.hpp"
+
+namespace vitrify {
+
+struct Hump2d {
+  static constexpr int dimension = 2;
+  static constexpr int n_types = 1;
+  // Self-ISF: all particles, at k = 6.16 / sigma.
+  static constexpr double isf_k = 6.16;
+  // Quasi-species radius: neighbours bound in front of the hump, r < r_hump = 1.32.
+  static constexpr double r_hump = 1.32;
+
+  real r0, rstar, h0;
+  real a[8];
+  real r0_2, rstar2, rhump2;
+
+  static Hump2d make() {
+    Hump2d m{};
+    m.r0 = real(1.122462048309373);  // 2^(1/6)
+    m.rstar = real(1.65);
+    m.h0 = real(0.75);
+    const double c[8] = {1.0,
+                         0.0,
+                         2.675405732987203,
+                         46.593574934286437,
+                         -212.021700143354,
+                         308.7495934944721,
+                         -188.1854149609638,
+                         41.188540942572089};
+    for (int k = 0; k < 8; ++k) m.a[k] = real(c[k]);
+    m.r0_2 = m.r0 * m.r0;
+    m.rstar2 = m.rstar * m.rstar;
+    m.rhump2 = real(r_hump * r_hump);
+    return m;
+  }
+
+  VT_HD real max_cutoff() const { return rstar; }
+  VT_HD real cutoff2(int, int) const { return rstar2; }
+
+  VT_HD bool evaluate(real r2, int, int, real& fscal, real& energy) const {
+    if (r2 > rstar2) return false;
+    if (r2 <= r0_2) {
+      const real ir2 = real(1) / r2;
+      const real ir6 = ir2 * ir2 * ir2;
+      const real ir12 = ir6 * ir6;
+      energy = ir12 - ir6 + real(0.25) + h0;
+      fscal = (real(12) * ir12 - real(6) * ir6) * ir2;
+      return true;
+    }
+    const real r = sqrt(r2);
+    const real w = rstar - r0;
+    const real x = (r - r0) / w;
+    real p = a[7];
+    real dp = real(7) * a[7];
+    for (int k = 6; k >= 1; --k) {
+      p = p * x + a[k];
+      dp = dp * x + real(k) * a[k];
+    }
+    p = p * x + a[0];
+    energy = h0 * p;
+    fscal = -h0 * dp / (w * r);
+    return true;
+  }
+
+  VT_HD real species_cutoff2(int, int) const { return rhump2; }
+  VT_HD bool is_species_neighbor(real r2, int, int) const { return r2 < rhump2; }
+  VT_HD bool isf_particle(int) const { return true; }
+};
+
+}  // namespace vitrify
