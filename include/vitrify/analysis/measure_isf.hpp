@@ -1,0 +1,123 @@
+#pragma once
+// Self-intermediate scattering function with a multiple-tau (block-logarithmic) scheme in
+// bounded memory, and the alpha-relaxation time (SPEC.md section 2).
+//
+//   F_k(t) = < (1/M) sum_p <cos(k . d_p(t0, t0 + t))>_directions >_origins t0
+//   d_p = [r_p(t0 + t) - r_p(t0)] - [R(t0 + t) - R(t0)],  R = centre of mass of the M particles
+//
+// The direction average is exact (kernels/isf.hpp: J0(kd) in 2D, sin(kd)/(kd) in 3D).
+//
+// Multiple-tau scheme, p = points_per_level, m = decimation (p a multiple of m, p >= 2m).
+// Frames are numbered f = 0, 1, 2, ... in the order add_frame is called, frame_interval_time
+// apart. Level l holds the last p frames whose number is a multiple of m^l (a ring buffer);
+// when such a frame arrives it is correlated with the frames stored j places back, i.e. at
+// lags j m^l frames, for
+//   level 0:      j = 1 .. p-1
+//   level l >= 1: j = p/m .. p-1      (smaller j would repeat lags of level l-1)
+// So the lag grid is 1..p-1, then p/m*m .. (p-1)*m in steps of m, and so on: (p - p/m) points
+// per factor m in lag, up to the run length. Lag j m^l uses the origins t0 = multiples of m^l
+// (all origins at level 0) with t0 + lag <= last frame; counts() gives their number. Levels
+// are created when the run first reaches them, so memory is p * dim * M doubles per level,
+// i.e. O(p M log_m(frames / p)). Per frame the work is (p - 1) particle sweeps at level 0 plus
+// (p - p/m) sweeps at every level l with f a multiple of m^l: about p + (p - p/m)/(m - 1)
+// sweeps of M particles on average (23 for p = 16, m = 2).
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace vitrify::analysis {
+
+// Settings of the multiple-tau scheme.
+struct IsfOptions {
+  int points_per_level = 16;  // p: frames kept per level (a multiple of decimation, >= 2m)
+  int decimation = 2;         // m: ratio of frame spacing between consecutive levels (>= 2)
+  int max_levels = 0;         // most levels ever created (0 = as many as the run needs); the
+                              // longest lag is then (p - 1) m^(max_levels - 1) frames
+};
+
+// Accumulates the self-ISF of M particles of one replica (or, after merge, of several
+// replicas at the same state point).
+class SelfIsfAccumulator {
+ public:
+  // dim: 2 or 3; k: wave number (1/sigma); n_particles: M selected particles;
+  // frame_interval_time: time between consecutive add_frame calls (tau).
+  SelfIsfAccumulator(int dim, double k, int n_particles, double frame_interval_time,
+                     const IsfOptions& options = IsfOptions());
+
+  // Adds the next frame: unwrapped positions (sigma) of the M selected particles, always in the
+  // same order; z is ignored (may be null) in 2D. The centre-of-mass displacement of the M
+  // particles is removed.
+  void add_frame(const double* x, const double* y, const double* z);
+
+  // Measured lags (tau), ascending; only lags with at least one origin. Same length and order
+  // as values() and counts().
+  std::vector<double> lag_times() const;
+  // Measured lags in frames.
+  std::vector<long> lag_frames() const;
+  // F_k at each measured lag: mean over the origin pairs of (1/M) sum_p (direction average).
+  std::vector<double> values() const;
+  // Number of origin pairs behind each value.
+  std::vector<long> counts() const;
+
+  // Pools another accumulator of the same state point (independent replica): the per-lag sums
+  // and counts are added, so every origin pair weighs the same. Requires the same dim, k,
+  // frame interval, points_per_level and decimation (throws std::invalid_argument otherwise).
+  // The frame buffers stay this accumulator's: further add_frame calls continue its own
+  // trajectory.
+  void merge(const SelfIsfAccumulator& other);
+
+  int dimension() const { return dim_; }
+  double wave_number() const { return k_; }
+  int n_particles() const { return n_particles_; }
+  double frame_interval_time() const { return frame_interval_time_; }
+  const IsfOptions& options() const { return options_; }
+  long frames_added() const { return frames_added_; }
+
+  // Exact, restorable state (settings, buffers, sums and counts). The position buffers make it
+  // large (p * dim * M doubles per level): for checkpoints prefer a binary encoding of this
+  // object (nlohmann::json::to_cbor / to_msgpack store doubles exactly).
+  nlohmann::json to_json() const;
+  static SelfIsfAccumulator from_json(const nlohmann::json& state);
+
+ private:
+  struct Level {
+    std::vector<double> frames;  // p slots, each dim * M doubles (x block, y block[, z block])
+    int n_stored = 0;            // frames stored (<= p)
+    int newest = -1;             // slot of the most recent frame
+  };
+  long level_stride(int level) const;  // m^level frames
+  int first_j(int level) const {
+    return level == 0 ? 1 : options_.points_per_level / options_.decimation;
+  }
+  void ensure_result_levels(size_t n_levels);
+  void correlate_and_push(int level, const double* current);
+
+  int dim_;
+  double k_;
+  int n_particles_;
+  double frame_interval_time_;
+  IsfOptions options_;
+  long frames_added_ = 0;
+  std::vector<Level> levels_;
+  std::vector<std::vector<double>> sums_;  // [level][j]: sum over origins of the frame-pair F
+  std::vector<std::vector<long>> counts_;  // [level][j]: origins
+  std::vector<double> scratch_;            // current frame with the centre of mass removed
+};
+
+// The alpha-relaxation time from a measured F_k(t).
+struct TauAlpha {
+  bool reached = false;  // F fell to the threshold within the measured lags
+  double value = std::numeric_limits<double>::quiet_NaN();  // tau_alpha (tau); NaN if not reached
+  double lower_bound = std::numeric_limits<double>::quiet_NaN();  // not reached: longest lag
+  bool below_first_lag = false;  // F <= threshold already at the first lag: value is that lag,
+                                 // an upper bound (no interpolation towards t = 0)
+};
+
+// tau_alpha = the first lag where F <= threshold, interpolated linearly in ln t between that
+// lag and the previous one: ln tau = ln t_{i-1} + (F_{i-1} - c)/(F_{i-1} - F_i) ln(t_i/t_{i-1}).
+// If F stays above the threshold: reached = false, lower_bound = the longest lag. Never
+// extrapolates. t: ascending positive lags (tau); F same length.
+TauAlpha extract_tau_alpha(const std::vector<double>& t, const std::vector<double>& F,
+                           double threshold = 0.36787944117144233 /* 1/e */);
+
+}  // namespace vitrify::analysis

@@ -1,0 +1,79 @@
+#pragma once
+// The backend interface: a replica batch that can be stepped, read and written. One
+// implementation per execution policy (CPU now, CUDA later), all built from the same
+// kernel bodies through ReplicaEngine<Exec, Model>.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vitrify/core/real.hpp"
+
+namespace vitrify {
+
+enum class Ensemble { kNVE, kNVT, kNPT };
+
+// Host copy of the whole batch; arrays are indexed by gid = replica * n + i.
+struct BatchState {
+  int n_replicas = 0;
+  int n = 0;
+  int dim = 3;
+  std::vector<real> x, y, z, vx, vy, vz;
+  std::vector<int> type, img_x, img_y, img_z;
+  std::vector<real> box;  // 3 per replica
+  void resize(int replicas, int particles, int dimension);
+};
+
+struct EngineSettings {
+  double dt = 0.005;
+  double skin = 0.3;
+  Ensemble ensemble = Ensemble::kNVT;
+  double thermostat_tau = 0.5;
+  double barostat_tau = 5.0;
+  double bulk_modulus = 10.0;
+};
+
+// Diagnostics of the neighbour lists.
+struct NeighborStats {
+  long builds = 0;          // summed over replicas
+  int max_neighbors = 0;    // current capacity per particle
+  int cell_capacity = 0;    // current capacity per cell
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string backend_name() const = 0;
+  virtual std::string model_name() const = 0;
+  // Replaces the batch (allocates, builds every neighbour list, computes forces).
+  virtual void set_state(const BatchState& state) = 0;
+  virtual void get_state(BatchState& state) = 0;
+  // Per-replica targets: the thermostat temperature moves linearly from t_start to t_end
+  // as the ramp fraction goes from 0 to 1 (see run()); p_target is used under NPT.
+  virtual void set_targets(const std::vector<double>& t_start, const std::vector<double>& t_end,
+                           const std::vector<double>& p_target) = 0;
+  // Advances every replica by `steps` steps; the ramp fraction goes linearly from ramp_begin
+  // (first step) to ramp_end (last step).
+  virtual void run(long steps, double ramp_begin = 1.0, double ramp_end = 1.0) = 0;
+  // Per-replica observables of the last step, R * kernels::kObsCount doubles (see
+  // kernels/integrate.hpp ObservableIndex).
+  virtual void observables(std::vector<double>& out) = 0;
+  // Number of quasi-species neighbours of every particle (R*N), current configuration.
+  virtual void species_neighbor_counts(std::vector<int>& out) = 0;
+  // Per-particle energies (full neighbour sum, so the total is half their sum), virials,
+  // forces of the current configuration.
+  virtual void particle_energies(std::vector<real>& u_i) = 0;
+  virtual void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) = 0;
+  // Neighbour list of one particle (global indices), for tests and diagnostics.
+  virtual std::vector<int> neighbors_of(long gid) = 0;
+  virtual NeighborStats neighbor_stats() = 0;
+};
+
+// Creates an engine for `model` ("binary3d", "hump2d") on `backend` ("cpu", "cuda", "auto").
+// Throws InputError for an unknown model, or when "cuda" is requested but unavailable.
+std::unique_ptr<Engine> make_engine(const std::string& backend, const std::string& model,
+                                    const EngineSettings& settings);
+
+// Whether this build has a CUDA backend and a device answers.
+bool cuda_device_available(std::string* description = nullptr);
+
+}  // namespace vitrify

@@ -1,0 +1,341 @@
+#pragma once
+// ReplicaEngine<Exec, Model>: the step loop, written once over an execution policy.
+// Exec supplies memory (Buffer<T>, allocate/upload/download/fill/ptr) and launch(n, body);
+// every physics operation is a kernel body from kernels/*.hpp. The CPU backend instantiates
+// it with CpuExec; a CUDA backend instantiates the same template with its own policy.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/batch.hpp"
+#include "kernels/forces.hpp"
+#include "kernels/integrate.hpp"
+#include "kernels/neighbor.hpp"
+#include "kernels/species.hpp"
+#include "vitrify/core/error.hpp"
+#include "vitrify/engine/engine.hpp"
+
+namespace vitrify {
+
+template <class Exec, class Model>
+class ReplicaEngine final : public Engine {
+  template <class T>
+  using Buf = typename Exec::template Buffer<T>;
+
+ public:
+  ReplicaEngine(const std::string& model_name, const EngineSettings& settings)
+      : model_name_(model_name), settings_(settings), model_(Model::make()) {}
+
+  std::string backend_name() const override { return Exec::name; }
+  std::string model_name() const override { return model_name_; }
+
+  void set_state(const BatchState& s) override {
+    if (s.dim != Model::dimension)
+      throw InputError("batch dimension " + std::to_string(s.dim) + " does not match model " +
+                       model_name_);
+    R_ = s.n_replicas;
+    N_ = s.n;
+    const std::size_t nt = static_cast<std::size_t>(R_) * N_;
+    upload_particles(s);
+    Exec::allocate(fx_, nt);
+    Exec::allocate(fy_, nt);
+    Exec::allocate(fz_, nt);
+    Exec::allocate(u_i_, nt);
+    Exec::allocate(w_i_, nt);
+    Exec::allocate(x_last_, nt);
+    Exec::allocate(y_last_, nt);
+    Exec::allocate(z_last_, nt);
+    Exec::allocate(box_last_, 3 * static_cast<std::size_t>(R_));
+    Exec::allocate(rebuild_, R_);
+    Exec::allocate(overflow_, R_);
+    Exec::allocate(rebuild_count_, R_);
+    Exec::allocate(cell_dims_, 3 * static_cast<std::size_t>(R_));
+    Exec::allocate(nbr_count_, nt);
+    Exec::allocate(species_n_, nt);
+    chunks_ = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
+    Exec::allocate(partial_, static_cast<std::size_t>(R_) * chunks_ * kernels::kReduceQuantities);
+    Exec::allocate(obs_, static_cast<std::size_t>(R_) * kernels::kObsCount);
+    if (t_start_.size() != static_cast<std::size_t>(R_)) {
+      std::vector<real> one(R_, real(1));
+      Exec::upload(t_start_, one);
+      Exec::upload(t_end_, one);
+      Exec::upload(p_target_, one);
+    }
+    size_cells(s);
+    size_neighbors(s);
+    Exec::fill(rebuild_, 1);
+    update_neighbors(true);
+    compute_forces();
+    reduce_and_finish(1.0, /*apply=*/false);
+  }
+
+  void get_state(BatchState& s) override {
+    s.n_replicas = R_;
+    s.n = N_;
+    s.dim = Model::dimension;
+    Exec::download(s.x, x_);
+    Exec::download(s.y, y_);
+    Exec::download(s.z, z_);
+    Exec::download(s.vx, vx_);
+    Exec::download(s.vy, vy_);
+    Exec::download(s.vz, vz_);
+    Exec::download(s.type, type_);
+    Exec::download(s.img_x, img_x_);
+    Exec::download(s.img_y, img_y_);
+    Exec::download(s.img_z, img_z_);
+    Exec::download(s.box, box_);
+  }
+
+  void set_targets(const std::vector<double>& t_start, const std::vector<double>& t_end,
+                   const std::vector<double>& p_target) override {
+    auto conv = [](const std::vector<double>& v) { return std::vector<real>(v.begin(), v.end()); };
+    Exec::upload(t_start_, conv(t_start));
+    Exec::upload(t_end_, conv(t_end));
+    Exec::upload(p_target_, conv(p_target));
+  }
+
+  void run(long steps, double ramp_begin, double ramp_end) override {
+    const kernels::BatchView b = view();
+    const real dt = real(settings_.dt);
+    const long nt = static_cast<long>(R_) * N_;
+    const int npt = settings_.ensemble == Ensemble::kNPT;
+    for (long s = 0; s < steps; ++s) {
+      const double ramp =
+          steps > 1 ? ramp_begin + (ramp_end - ramp_begin) * double(s) / double(steps - 1)
+                    : ramp_end;
+      if (npt) exec_.launch(R_, kernels::ScaleBoxes{b, Exec::ptr(obs_)});
+      exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt});
+      update_neighbors(false);
+      compute_forces();
+      exec_.launch(nt, kernels::Kick{b, dt});
+      reduce_and_finish(ramp, /*apply=*/true);
+    }
+  }
+
+  void observables(std::vector<double>& out) override { Exec::download(out, obs_); }
+
+  void species_neighbor_counts(std::vector<int>& out) override {
+    update_neighbors(false);
+    exec_.launch(static_cast<long>(R_) * N_,
+                 kernels::CountSpeciesNeighbors<Model>{view(), model_, Exec::ptr(species_n_)});
+    Exec::download(out, species_n_);
+  }
+
+  void particle_energies(std::vector<real>& u_i) override { Exec::download(u_i, u_i_); }
+
+  void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) override {
+    Exec::download(fx, fx_);
+    Exec::download(fy, fy_);
+    Exec::download(fz, fz_);
+  }
+
+  std::vector<int> neighbors_of(long gid) override {
+    std::vector<int> counts, list;
+    Exec::download(counts, nbr_count_);
+    Exec::download(list, nbr_list_);
+    const kernels::BatchView b = view();
+    std::vector<int> out;
+    for (int k = 0; k < counts[gid]; ++k) out.push_back(list[b.nbr_index(gid, k)]);
+    return out;
+  }
+
+  NeighborStats neighbor_stats() override {
+    std::vector<int> counts;
+    Exec::download(counts, rebuild_count_);
+    NeighborStats st;
+    for (int c : counts) st.builds += c;
+    st.max_neighbors = max_neighbors_;
+    st.cell_capacity = cell_capacity_;
+    return st;
+  }
+
+ private:
+  void upload_particles(const BatchState& s) {
+    Exec::upload(x_, s.x);
+    Exec::upload(y_, s.y);
+    Exec::upload(z_, s.z.empty() ? std::vector<real>(s.x.size(), real(0)) : s.z);
+    Exec::upload(vx_, s.vx);
+    Exec::upload(vy_, s.vy);
+    Exec::upload(vz_, s.vz.empty() ? std::vector<real>(s.x.size(), real(0)) : s.vz);
+    Exec::upload(type_, s.type);
+    auto zeros = std::vector<int>(s.x.size(), 0);
+    Exec::upload(img_x_, s.img_x.empty() ? zeros : s.img_x);
+    Exec::upload(img_y_, s.img_y.empty() ? zeros : s.img_y);
+    Exec::upload(img_z_, s.img_z.empty() ? zeros : s.img_z);
+    Exec::upload(box_, s.box);
+  }
+
+  real list_radius() const { return model_.max_cutoff() + real(settings_.skin); }
+
+  // Cell grid capacity: enough cells for a box 30 % larger than the largest initial one,
+  // and a per-cell capacity from the densest replica (grown on overflow).
+  void size_cells(const BatchState& s) {
+    const real cmin = list_radius();
+    double max_len = 0, min_vol = 1e300;
+    for (int r = 0; r < R_; ++r) {
+      double vol = 1;
+      for (int a = 0; a < Model::dimension; ++a) {
+        max_len = std::max(max_len, double(s.box[3 * r + a]));
+        vol *= s.box[3 * r + a];
+      }
+      min_vol = std::min(min_vol, vol);
+    }
+    cell_dims_cap_ = std::max(1, static_cast<int>(1.3 * max_len / cmin));
+    max_cells_ = 1;
+    for (int a = 0; a < Model::dimension; ++a) max_cells_ *= cell_dims_cap_;
+    const double density = N_ / min_vol;
+    const double per_cell = density * std::pow(double(cmin), Model::dimension);
+    cell_capacity_ = std::max(8, static_cast<int>(2.0 * per_cell + 8));
+    Exec::allocate(cell_count_, static_cast<std::size_t>(R_) * max_cells_);
+    Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+  }
+
+  void size_neighbors(const BatchState& s) {
+    double min_vol = 1e300;
+    for (int r = 0; r < R_; ++r) {
+      double vol = 1;
+      for (int a = 0; a < Model::dimension; ++a) vol *= s.box[3 * r + a];
+      min_vol = std::min(min_vol, vol);
+    }
+    const double density = N_ / min_vol;
+    const double rl = list_radius();
+    const double sphere = Model::dimension == 3 ? 4.0 / 3.0 * M_PI * rl * rl * rl : M_PI * rl * rl;
+    max_neighbors_ = std::max(16, static_cast<int>(1.6 * density * sphere + 16));
+    allocate_neighbors();
+  }
+
+  void allocate_neighbors() {
+    Exec::allocate(nbr_list_, static_cast<std::size_t>(R_) * N_ * max_neighbors_);
+  }
+
+  kernels::BatchView view() {
+    kernels::BatchView b{};
+    b.n_replicas = R_;
+    b.n = N_;
+    b.dim = Model::dimension;
+    b.x = Exec::ptr(x_);
+    b.y = Exec::ptr(y_);
+    b.z = Exec::ptr(z_);
+    b.vx = Exec::ptr(vx_);
+    b.vy = Exec::ptr(vy_);
+    b.vz = Exec::ptr(vz_);
+    b.fx = Exec::ptr(fx_);
+    b.fy = Exec::ptr(fy_);
+    b.fz = Exec::ptr(fz_);
+    b.type = Exec::ptr(type_);
+    b.img_x = Exec::ptr(img_x_);
+    b.img_y = Exec::ptr(img_y_);
+    b.img_z = Exec::ptr(img_z_);
+    b.u_i = Exec::ptr(u_i_);
+    b.w_i = Exec::ptr(w_i_);
+    b.box = Exec::ptr(box_);
+    b.x_last = Exec::ptr(x_last_);
+    b.y_last = Exec::ptr(y_last_);
+    b.z_last = Exec::ptr(z_last_);
+    b.box_last = Exec::ptr(box_last_);
+    b.rebuild = Exec::ptr(rebuild_);
+    b.overflow = Exec::ptr(overflow_);
+    b.cell_dims = Exec::ptr(cell_dims_);
+    b.cell_count = Exec::ptr(cell_count_);
+    b.cell_list = Exec::ptr(cell_list_);
+    b.max_cells = max_cells_;
+    b.cell_capacity = cell_capacity_;
+    b.nbr_count = Exec::ptr(nbr_count_);
+    b.nbr_list = Exec::ptr(nbr_list_);
+    b.max_neighbors = max_neighbors_;
+    if (Exec::neighbors_particle_major) {
+      b.nbr_stride_i = max_neighbors_;
+      b.nbr_stride_k = 1;
+    } else {
+      b.nbr_stride_i = 1;
+      b.nbr_stride_k = static_cast<long>(R_) * N_;
+    }
+    return b;
+  }
+
+  // Checks displacements, rebuilds the lists of the replicas that need it, and grows the
+  // cell or neighbour capacity (then rebuilds again) when a build overflowed.
+  void update_neighbors(bool force_all) {
+    const long nt = static_cast<long>(R_) * N_;
+    kernels::BatchView b = view();
+    const real rc_max = model_.max_cutoff();
+    const real skin = real(settings_.skin);
+    if (force_all) Exec::fill(rebuild_, 1);
+    exec_.launch(nt, kernels::DisplacementCheck{b, rc_max, skin});
+    if (Exec::host_memory) {
+      bool any = false;
+      for (int r = 0; r < R_; ++r) any = any || Exec::ptr(rebuild_)[r];
+      if (!any) return;
+    }
+    for (int attempt = 0;; ++attempt) {
+      b = view();
+      exec_.launch(R_, kernels::SetupCells{b, list_radius(), cell_dims_cap_});
+      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b});
+      exec_.launch(nt, kernels::AssignCells{b});
+      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b});
+      kernels::BuildNeighbors<Model::n_types> build{b, {}};
+      for (int a = 0; a < Model::n_types; ++a)
+        for (int c = 0; c < Model::n_types; ++c) {
+          const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;
+          build.list_cut2[a][c] = rc * rc;
+        }
+      exec_.launch(nt, build);
+      std::vector<int> flags;
+      Exec::download(flags, overflow_);
+      int all = 0;
+      for (int f : flags) all |= f;
+      if (all == 0) break;
+      if (all & kernels::kBoxTooSmall)
+        throw SimulationError(
+            "a replica's box became smaller than twice the neighbour-list radius " +
+            std::to_string(list_radius()) + " (N too small for this density, or the box collapsed)");
+      if (attempt > 8) throw SimulationError("neighbour-list overflow could not be resolved");
+      if (all & kernels::kCellOverflow) {
+        cell_capacity_ *= 2;
+        Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+      }
+      if (all & kernels::kNeighborOverflow) {
+        max_neighbors_ = max_neighbors_ * 3 / 2 + 8;
+        allocate_neighbors();
+      }
+      Exec::fill(overflow_, 0);
+    }
+    exec_.launch(nt, kernels::SaveBuildState{view()});
+    exec_.launch(R_, kernels::FinishRebuild{view(), Exec::ptr(rebuild_count_)});
+  }
+
+  void compute_forces() {
+    exec_.launch(static_cast<long>(R_) * N_, kernels::ComputeForces<Model>{view(), model_});
+  }
+
+  void reduce_and_finish(double ramp, bool apply) {
+    const kernels::BatchView b = view();
+    exec_.launch(static_cast<long>(R_) * chunks_,
+                 kernels::ReplicaPartialSums{b, chunks_, Exec::ptr(partial_)});
+    kernels::ThermostatParams th{apply && settings_.ensemble != Ensemble::kNVE,
+                                 real(settings_.thermostat_tau)};
+    kernels::BarostatParams ba{apply && settings_.ensemble == Ensemble::kNPT,
+                               real(settings_.barostat_tau), real(settings_.bulk_modulus)};
+    exec_.launch(R_, kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
+                                         Exec::ptr(t_start_), Exec::ptr(t_end_),
+                                         Exec::ptr(p_target_), real(ramp), real(settings_.dt), th,
+                                         ba});
+    if (apply && th.enabled)
+      exec_.launch(static_cast<long>(R_) * N_, kernels::ScaleVelocities{b, Exec::ptr(obs_)});
+  }
+
+  std::string model_name_;
+  EngineSettings settings_;
+  Model model_;
+  Exec exec_;
+  int R_ = 0, N_ = 0, chunks_ = 1;
+  int max_cells_ = 1, cell_capacity_ = 8, cell_dims_cap_ = 1, max_neighbors_ = 16;
+  Buf<real> x_, y_, z_, vx_, vy_, vz_, fx_, fy_, fz_, u_i_, w_i_, box_;
+  Buf<real> x_last_, y_last_, z_last_, box_last_, t_start_, t_end_, p_target_;
+  Buf<int> type_, img_x_, img_y_, img_z_, rebuild_, overflow_, rebuild_count_, cell_dims_;
+  Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
+  Buf<double> partial_, obs_;
+};
+
+}  // namespace vitrify

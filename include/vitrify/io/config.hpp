@@ -1,0 +1,65 @@
+#pragma once
+// The run configuration: a flat JSON object whose keys are all documented in docs/CONFIG.md
+// (a test checks that every key below appears there). Unknown keys, wrong types and
+// out-of-range values are rejected with an InputError naming the key and the reason.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vitrify {
+
+struct RunConfig {
+  std::string model;              // "binary3d" | "hump2d"
+  int n_particles = 4096;         // N per replica
+  std::string ensemble;           // "npt" | "nvt" | "nve" (default per model)
+  double density = 0;             // NVT/NVE number density N/V (sigma^-d)
+  double pressure = 0;            // NPT imposed pressure (eps/sigma^d)
+  std::vector<double> temperatures;  // one replica group per temperature (eps/k_B)
+  int copies_per_temperature = 1;    // independent replicas per temperature
+  double dt = 0.005;                 // time step (tau)
+  double thermostat_tau = 0.5;       // Berendsen thermostat coupling time (tau)
+  double barostat_tau = 5.0;         // Berendsen barostat coupling time (tau)
+  double bulk_modulus = 10.0;        // Berendsen barostat bulk modulus B (eps/sigma^d)
+  double skin = 0.3;                 // Verlet skin (sigma)
+  double initial_density = 0;        // density of the initial lattice (NPT; NVT uses density)
+  double melt_temperature = 0;       // melting temperature (0 in JSON = automatic)
+  long melt_steps = 2000;
+  long cool_steps = 2000;
+  long equilibration_steps = 10000;
+  long production_steps = 10000;
+  long thermo_interval = 100;     // steps between rows of thermo.csv
+  long sample_interval = 10;      // steps between measurement samples (production)
+  long progress_interval = 0;     // steps between log progress lines (0 = automatic)
+  std::uint64_t seed = 1;
+  std::string output_dir;         // default "runs/<model>"
+  std::string backend = "auto";   // "auto" | "cpu" | "cuda"
+  int threads = 0;                // OpenMP threads (0 = OpenMP's default)
+  nlohmann::json species = "paper";  // "paper" | "auto" | array of names
+  double species_auto_threshold = 0.005;
+  double tau_alpha_multiple = 100;   // production must last this many tau_alpha
+  int isf_points_per_level = 16;
+  bool analyze = true;               // run the analysis at the end of the scan
+
+  int n_replicas() const {
+    return static_cast<int>(temperatures.size()) * copies_per_temperature;
+  }
+  // Target temperature of replica r (replicas of one temperature are consecutive).
+  double replica_temperature(int r) const { return temperatures[r / copies_per_temperature]; }
+};
+
+// Validates and fills defaults. `source` names the file in messages.
+RunConfig parse_config(const nlohmann::json& j, const std::string& source);
+// Reads a file (InputError if unreadable or not JSON, with line/column).
+RunConfig load_config(const std::string& path);
+// The built-in default configuration (inputs/default.json, embedded at build time).
+RunConfig default_config();
+// The resolved configuration, every key with its value.
+nlohmann::json to_json(const RunConfig& c);
+// Every key the configuration accepts (for the documentation test).
+std::vector<std::string> config_keys();
+// Parses JSON text, rejecting duplicate keys; InputError names the source, line and column.
+nlohmann::json parse_json_strict(const std::string& text, const std::string& source);
+
+}  // namespace vitrify

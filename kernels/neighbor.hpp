@@ -1,0 +1,206 @@
+#pragma once
+// Cell lists and Verlet neighbour lists, as kernel bodies shared by every backend.
+//
+// A replica's list holds every j with r_ij < rc(type_i,type_j) + skin at the build. It stays
+// valid while no pair can have come inside its cutoff: with d the largest displacement of a
+// particle since the build, measured from its affinely rescaled build position (NPT box
+// scaling by s = L/L_build), and rc_max the largest cutoff, a pair distance is at least
+// s*(rc+skin) - 2d. The replica is therefore rebuilt when 2d >= s*(rc_max+skin) - rc_max, which
+// is the usual d >= skin/2 when the box did not change.
+//
+// Build sequence (each kernel returns at once for replicas whose rebuild flag is 0):
+//   SetupCells (per replica) -> ResetCells (per cell slot) -> AssignCells (per particle)
+//   -> SortCells (per cell slot; makes the cell contents, hence the neighbour order and the
+//   force summation order, deterministic) -> BuildNeighbors (per particle) -> SaveBuildState
+//   (per particle) -> FinishRebuild (per replica).
+#include "kernels/atomics.hpp"
+#include "kernels/batch.hpp"
+
+namespace vitrify::kernels {
+
+// Raises the rebuild flag of a replica when one of its particles moved too far.
+struct DisplacementCheck {
+  BatchView b;
+  real rc_max, skin;
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    if (b.rebuild[r]) return;
+    const Box box = b.replica_box(r);
+    const real s = box.L[0] / b.box_last[3 * r];
+    real dx = b.x[gid] - s * b.x_last[gid];
+    real dy = b.y[gid] - s * b.y_last[gid];
+    real dz = b.dim == 3 ? b.z[gid] - s * b.z_last[gid] : real(0);
+    box.min_image(dx, dy, dz);
+    const real d2 = dx * dx + dy * dy + dz * dz;
+    const real allowed = real(0.5) * (s * (rc_max + skin) - rc_max);
+    if (allowed <= real(0) || d2 >= allowed * allowed) atomic_or_int(&b.rebuild[r], 1);
+  }
+};
+
+// Chooses the cell grid of a replica: cells at least cell_min wide, at most cell_dims_cap per axis.
+struct SetupCells {
+  BatchView b;
+  real cell_min;      // rc_max + skin
+  int cell_dims_cap;  // cells per axis that fit in max_cells
+  VT_HD void operator()(int r) const {
+    if (!b.rebuild[r]) return;
+    int total = 1;
+    for (int a = 0; a < 3; ++a) {
+      int nc = 1;
+      if (a < b.dim) {
+        const real len = b.box[3 * r + a];
+        if (len < real(2) * cell_min) atomic_or_int(&b.overflow[r], kBoxTooSmall);
+        nc = static_cast<int>(len / cell_min);
+        if (nc < 1) nc = 1;
+        if (nc > cell_dims_cap) nc = cell_dims_cap;
+      }
+      b.cell_dims[3 * r + a] = nc;
+      total *= nc;
+    }
+    if (total > b.max_cells) atomic_or_int(&b.overflow[r], kCellOverflow);
+  }
+};
+
+struct ResetCells {
+  BatchView b;
+  VT_HD void operator()(int idx) const {
+    const int r = idx / b.max_cells;
+    if (b.rebuild[r]) b.cell_count[idx] = 0;
+  }
+};
+
+VT_HD inline int cell_coord(real x, real len, int nc) {
+  int c = static_cast<int>(x / len * real(nc));
+  if (c < 0) c = 0;
+  if (c >= nc) c = nc - 1;
+  return c;
+}
+
+struct AssignCells {
+  BatchView b;
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    if (!b.rebuild[r]) return;
+    const int* nc = &b.cell_dims[3 * r];
+    const real* L = &b.box[3 * r];
+    const int cx = cell_coord(b.x[gid], L[0], nc[0]);
+    const int cy = cell_coord(b.y[gid], L[1], nc[1]);
+    const int cz = b.dim == 3 ? cell_coord(b.z[gid], L[2], nc[2]) : 0;
+    const int c = (cz * nc[1] + cy) * nc[0] + cx;
+    if (c >= b.max_cells) return;  // SetupCells raised kCellOverflow already
+    const long slot_base = static_cast<long>(r) * b.max_cells + c;
+    const int slot = atomic_add_int(&b.cell_count[slot_base], 1);
+    if (slot < b.cell_capacity) b.cell_list[slot_base * b.cell_capacity + slot] = gid - r * b.n;
+    else atomic_or_int(&b.overflow[r], kCellOverflow);
+  }
+};
+
+// Insertion sort of one cell's particle indices (cells hold a handful of particles).
+struct SortCells {
+  BatchView b;
+  VT_HD void operator()(int idx) const {
+    const int r = idx / b.max_cells;
+    if (!b.rebuild[r]) return;
+    int count = b.cell_count[idx];
+    if (count > b.cell_capacity) count = b.cell_capacity;
+    int* list = &b.cell_list[static_cast<long>(idx) * b.cell_capacity];
+    for (int a = 1; a < count; ++a) {
+      const int v = list[a];
+      int k = a - 1;
+      while (k >= 0 && list[k] > v) {
+        list[k + 1] = list[k];
+        --k;
+      }
+      list[k + 1] = v;
+    }
+  }
+};
+
+// Builds the full (both-direction) neighbour list of particle gid from the 3^d surrounding
+// cells. list_cut2[ti][tj] = (rc_ij + skin)^2.
+template <int MaxTypes>
+struct BuildNeighbors {
+  BatchView b;
+  real list_cut2[MaxTypes][MaxTypes];
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    if (!b.rebuild[r]) return;
+    const int i = gid - r * b.n;
+    const Box box = b.replica_box(r);
+    const int* nc = &b.cell_dims[3 * r];
+    const real xi = b.x[gid], yi = b.y[gid], zi = b.dim == 3 ? b.z[gid] : real(0);
+    const int ti = b.type[gid];
+    const int cx = cell_coord(xi, box.L[0], nc[0]);
+    const int cy = cell_coord(yi, box.L[1], nc[1]);
+    const int cz = b.dim == 3 ? cell_coord(zi, box.L[2], nc[2]) : 0;
+    // Offsets per axis: -1..1 when the axis has >= 3 cells, otherwise every cell once.
+    int lo[3], hi[3];
+    for (int a = 0; a < 3; ++a) {
+      if (nc[a] >= 3) {
+        lo[a] = -1;
+        hi[a] = 1;
+      } else {
+        lo[a] = 0;
+        hi[a] = nc[a] - 1;
+      }
+    }
+    const int c_self[3] = {cx, cy, cz};
+    int count = 0;
+    const int base = r * b.n;
+    for (int oz = lo[2]; oz <= hi[2]; ++oz) {
+      const int zc = nc[2] >= 3 ? (c_self[2] + oz + nc[2]) % nc[2] : oz;
+      for (int oy = lo[1]; oy <= hi[1]; ++oy) {
+        const int yc = nc[1] >= 3 ? (c_self[1] + oy + nc[1]) % nc[1] : oy;
+        for (int ox = lo[0]; ox <= hi[0]; ++ox) {
+          const int xc = nc[0] >= 3 ? (c_self[0] + ox + nc[0]) % nc[0] : ox;
+          const long cell = static_cast<long>(r) * b.max_cells + (zc * nc[1] + yc) * nc[0] + xc;
+          int occ = b.cell_count[cell];
+          if (occ > b.cell_capacity) occ = b.cell_capacity;
+          const int* members = &b.cell_list[cell * b.cell_capacity];
+          for (int m = 0; m < occ; ++m) {
+            const int j = members[m];
+            if (j == i) continue;
+            const int gj = base + j;
+            real dx = xi - b.x[gj], dy = yi - b.y[gj];
+            real dz = b.dim == 3 ? zi - b.z[gj] : real(0);
+            box.min_image(dx, dy, dz);
+            const real r2 = dx * dx + dy * dy + dz * dz;
+            if (r2 < list_cut2[ti][b.type[gj]]) {
+              if (count < b.max_neighbors) b.nbr_list[b.nbr_index(gid, count)] = gj;
+              ++count;
+            }
+          }
+        }
+      }
+    }
+    if (count > b.max_neighbors) {
+      atomic_or_int(&b.overflow[r], kNeighborOverflow);
+      count = b.max_neighbors;
+    }
+    b.nbr_count[gid] = count;
+  }
+};
+
+struct SaveBuildState {
+  BatchView b;
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    if (!b.rebuild[r]) return;
+    b.x_last[gid] = b.x[gid];
+    b.y_last[gid] = b.y[gid];
+    if (b.dim == 3) b.z_last[gid] = b.z[gid];
+  }
+};
+
+struct FinishRebuild {
+  BatchView b;
+  int* rebuild_count;  // R counters of builds (diagnostics)
+  VT_HD void operator()(int r) const {
+    if (!b.rebuild[r]) return;
+    for (int a = 0; a < 3; ++a) b.box_last[3 * r + a] = b.box[3 * r + a];
+    rebuild_count[r] += 1;
+    b.rebuild[r] = 0;
+  }
+};
+
+}  // namespace vitrify::kernels

@@ -1,0 +1,35 @@
+#pragma once
+// Quasi-species classification: the number of neighbours of each particle inside the model's
+// species radius (binary3d: r <= rc(type_i,type_j); hump2d: r < 1.32), counted from the Verlet
+// list, which holds every pair inside the interaction cutoff + skin and thus every species
+// neighbour (the species radius never exceeds the interaction cutoff). The rule itself
+// belongs to the model (Model::is_species_neighbor); this loop is the same for every model.
+#include "kernels/batch.hpp"
+
+namespace vitrify::kernels {
+
+template <class Model>
+struct CountSpeciesNeighbors {
+  BatchView b;
+  Model model;
+  int* n_neighbors;  // output, R*N
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    const Box box = b.replica_box(r);
+    const real xi = b.x[gid], yi = b.y[gid];
+    const real zi = Model::dimension == 3 ? b.z[gid] : real(0);
+    const int ti = b.type[gid];
+    int count = 0;
+    const int m = b.nbr_count[gid];
+    for (int k = 0; k < m; ++k) {
+      const int gj = b.nbr_list[b.nbr_index(gid, k)];
+      real dx = xi - b.x[gj], dy = yi - b.y[gj];
+      real dz = Model::dimension == 3 ? zi - b.z[gj] : real(0);
+      box.min_image(dx, dy, dz);
+      if (model.is_species_neighbor(dx * dx + dy * dy + dz * dz, ti, b.type[gj])) ++count;
+    }
+    n_neighbors[gid] = count;
+  }
+};
+
+}  // namespace vitrify::kernels

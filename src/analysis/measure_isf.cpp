@@ -1,0 +1,276 @@
+// Multiple-tau self-ISF accumulator and tau_alpha extraction.
+#include "vitrify/analysis/measure_isf.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/isf.hpp"
+
+namespace vitrify::analysis {
+namespace {
+
+// Sum over particles of the direction-averaged cos(k . d), d = current - origin (both with the
+// centre of mass removed). DIM is a compile-time constant so each loop is specialised.
+template <int DIM>
+double sweep_particles(double k, int n, const double* current, const double* origin) {
+  const double* cx = current;
+  const double* cy = current + n;
+  const double* ox = origin;
+  const double* oy = origin + n;
+  double sum = 0.0;
+  if constexpr (DIM == 3) {
+    const double* cz = current + 2 * n;
+    const double* oz = origin + 2 * n;
+    for (int i = 0; i < n; ++i)
+      sum += kernels::self_isf_term(3, k, cx[i] - ox[i], cy[i] - oy[i], cz[i] - oz[i]);
+  } else {
+    for (int i = 0; i < n; ++i)
+      sum += kernels::self_isf_term(2, k, cx[i] - ox[i], cy[i] - oy[i], 0.0);
+  }
+  return sum;
+}
+
+void check_options(const IsfOptions& o) {
+  if (o.decimation < 2) throw std::invalid_argument("IsfOptions: decimation must be >= 2");
+  if (o.points_per_level % o.decimation != 0 || o.points_per_level < 2 * o.decimation)
+    throw std::invalid_argument(
+        "IsfOptions: points_per_level must be a multiple of decimation and >= 2 * decimation");
+  if (o.max_levels < 0) throw std::invalid_argument("IsfOptions: max_levels must be >= 0");
+}
+
+}  // namespace
+
+SelfIsfAccumulator::SelfIsfAccumulator(int dim, double k, int n_particles,
+                                       double frame_interval_time, const IsfOptions& options)
+    : dim_(dim),
+      k_(k),
+      n_particles_(n_particles),
+      frame_interval_time_(frame_interval_time),
+      options_(options) {
+  if (dim != 2 && dim != 3) throw std::invalid_argument("SelfIsfAccumulator: dim must be 2 or 3");
+  if (!(k > 0.0) || !std::isfinite(k))
+    throw std::invalid_argument("SelfIsfAccumulator: k must be positive");
+  if (n_particles < 1) throw std::invalid_argument("SelfIsfAccumulator: no particles selected");
+  if (!(frame_interval_time > 0.0) || !std::isfinite(frame_interval_time))
+    throw std::invalid_argument("SelfIsfAccumulator: frame_interval_time must be positive");
+  check_options(options);
+  scratch_.assign(static_cast<size_t>(dim_) * static_cast<size_t>(n_particles_), 0.0);
+}
+
+long SelfIsfAccumulator::level_stride(int level) const {
+  long s = 1;
+  for (int l = 0; l < level; ++l) s *= options_.decimation;
+  return s;
+}
+
+void SelfIsfAccumulator::ensure_result_levels(size_t n_levels) {
+  const size_t p = static_cast<size_t>(options_.points_per_level);
+  while (sums_.size() < n_levels) {
+    sums_.emplace_back(p, 0.0);
+    counts_.emplace_back(p, 0L);
+  }
+}
+
+void SelfIsfAccumulator::correlate_and_push(int level, const double* current) {
+  Level& lv = levels_[static_cast<size_t>(level)];
+  const int p = options_.points_per_level;
+  const size_t frame_size = static_cast<size_t>(dim_) * static_cast<size_t>(n_particles_);
+  const double inv_m = 1.0 / static_cast<double>(n_particles_);
+  std::vector<double>& sums = sums_[static_cast<size_t>(level)];
+  std::vector<long>& counts = counts_[static_cast<size_t>(level)];
+  // Before the push the newest stored frame is 1 place back, the one j places back sits at
+  // slot newest - (j - 1).
+  const int j_max = std::min(p - 1, lv.n_stored);
+  for (int j = first_j(level); j <= j_max; ++j) {
+    const int slot = ((lv.newest - (j - 1)) % p + p) % p;
+    const double* origin = lv.frames.data() + static_cast<size_t>(slot) * frame_size;
+    const double s = dim_ == 3 ? sweep_particles<3>(k_, n_particles_, current, origin)
+                               : sweep_particles<2>(k_, n_particles_, current, origin);
+    sums[static_cast<size_t>(j)] += s * inv_m;
+    counts[static_cast<size_t>(j)] += 1;
+  }
+  lv.newest = (lv.newest + 1) % p;
+  std::copy(current, current + frame_size,
+            lv.frames.begin() + static_cast<long>(static_cast<size_t>(lv.newest) * frame_size));
+  lv.n_stored = std::min(lv.n_stored + 1, p);
+}
+
+void SelfIsfAccumulator::add_frame(const double* x, const double* y, const double* z) {
+  if (x == nullptr || y == nullptr || (dim_ == 3 && z == nullptr))
+    throw std::invalid_argument("SelfIsfAccumulator::add_frame: missing coordinate array");
+  const int n = n_particles_;
+  const double* coords[3] = {x, y, z};
+  for (int d = 0; d < dim_; ++d) {
+    const double* c = coords[d];
+    double com = 0.0;
+    for (int i = 0; i < n; ++i) com += c[i];
+    com /= static_cast<double>(n);
+    double* out = scratch_.data() + static_cast<size_t>(d) * static_cast<size_t>(n);
+    for (int i = 0; i < n; ++i) out[i] = c[i] - com;
+  }
+  const int p = options_.points_per_level;
+  const size_t frame_size = scratch_.size();
+  const long f = frames_added_;
+  for (int level = 0;; ++level) {
+    const long stride = level_stride(level);
+    if (f % stride != 0) break;
+    if (static_cast<size_t>(level) >= levels_.size()) {
+      // Level `level` starts when frame m^level arrives (frame 0 is its first frame, copied
+      // from the level below, where it is m places back); never at frame 0.
+      if (f == 0 && level > 0) break;
+      if (options_.max_levels > 0 && level >= options_.max_levels) break;
+      Level fresh;
+      fresh.frames.assign(static_cast<size_t>(p) * frame_size, 0.0);
+      if (level > 0) {
+        const Level& below = levels_[static_cast<size_t>(level - 1)];
+        const int m = options_.decimation;
+        // The level below has just received frame f = m^level; frame 0 is m places back.
+        const int slot = ((below.newest - m) % p + p) % p;
+        std::copy(
+            below.frames.begin() + static_cast<long>(static_cast<size_t>(slot) * frame_size),
+            below.frames.begin() + static_cast<long>(static_cast<size_t>(slot + 1) * frame_size),
+            fresh.frames.begin());
+        fresh.n_stored = 1;
+        fresh.newest = 0;
+      }
+      levels_.push_back(std::move(fresh));
+      ensure_result_levels(levels_.size());
+    }
+    correlate_and_push(level, scratch_.data());
+  }
+  ++frames_added_;
+}
+
+std::vector<long> SelfIsfAccumulator::lag_frames() const {
+  std::vector<long> out;
+  for (size_t l = 0; l < counts_.size(); ++l) {
+    const long stride = level_stride(static_cast<int>(l));
+    for (int j = first_j(static_cast<int>(l)); j < options_.points_per_level; ++j)
+      if (counts_[l][static_cast<size_t>(j)] > 0) out.push_back(stride * j);
+  }
+  return out;
+}
+
+std::vector<double> SelfIsfAccumulator::lag_times() const {
+  std::vector<double> out;
+  for (long lag : lag_frames()) out.push_back(static_cast<double>(lag) * frame_interval_time_);
+  return out;
+}
+
+std::vector<double> SelfIsfAccumulator::values() const {
+  std::vector<double> out;
+  for (size_t l = 0; l < counts_.size(); ++l)
+    for (int j = first_j(static_cast<int>(l)); j < options_.points_per_level; ++j) {
+      const long c = counts_[l][static_cast<size_t>(j)];
+      if (c > 0) out.push_back(sums_[l][static_cast<size_t>(j)] / static_cast<double>(c));
+    }
+  return out;
+}
+
+std::vector<long> SelfIsfAccumulator::counts() const {
+  std::vector<long> out;
+  for (size_t l = 0; l < counts_.size(); ++l)
+    for (int j = first_j(static_cast<int>(l)); j < options_.points_per_level; ++j) {
+      const long c = counts_[l][static_cast<size_t>(j)];
+      if (c > 0) out.push_back(c);
+    }
+  return out;
+}
+
+void SelfIsfAccumulator::merge(const SelfIsfAccumulator& other) {
+  if (other.dim_ != dim_ || other.k_ != k_ || other.frame_interval_time_ != frame_interval_time_ ||
+      other.options_.points_per_level != options_.points_per_level ||
+      other.options_.decimation != options_.decimation)
+    throw std::invalid_argument(
+        "SelfIsfAccumulator::merge: different dimension, k, frame interval or lag grid");
+  ensure_result_levels(other.sums_.size());
+  for (size_t l = 0; l < other.sums_.size(); ++l)
+    for (size_t j = 0; j < other.sums_[l].size(); ++j) {
+      sums_[l][j] += other.sums_[l][j];
+      counts_[l][j] += other.counts_[l][j];
+    }
+}
+
+nlohmann::json SelfIsfAccumulator::to_json() const {
+  nlohmann::json levels = nlohmann::json::array();
+  for (const Level& lv : levels_)
+    levels.push_back({{"n_stored", lv.n_stored}, {"newest", lv.newest}, {"frames", lv.frames}});
+  return nlohmann::json{{"format", "vitrify-self-isf-accumulator"},
+                        {"version", 1},
+                        {"dimension", dim_},
+                        {"k", k_},
+                        {"n_particles", n_particles_},
+                        {"frame_interval_time", frame_interval_time_},
+                        {"points_per_level", options_.points_per_level},
+                        {"decimation", options_.decimation},
+                        {"max_levels", options_.max_levels},
+                        {"frames_added", frames_added_},
+                        {"levels", levels},
+                        {"sums", sums_},
+                        {"counts", counts_}};
+}
+
+SelfIsfAccumulator SelfIsfAccumulator::from_json(const nlohmann::json& state) {
+  if (state.value("format", std::string()) != "vitrify-self-isf-accumulator" ||
+      state.value("version", 0) != 1)
+    throw std::invalid_argument("SelfIsfAccumulator::from_json: not a version-1 ISF state");
+  IsfOptions opt;
+  opt.points_per_level = state.at("points_per_level").get<int>();
+  opt.decimation = state.at("decimation").get<int>();
+  opt.max_levels = state.at("max_levels").get<int>();
+  SelfIsfAccumulator acc(state.at("dimension").get<int>(), state.at("k").get<double>(),
+                         state.at("n_particles").get<int>(),
+                         state.at("frame_interval_time").get<double>(), opt);
+  acc.frames_added_ = state.at("frames_added").get<long>();
+  const size_t frame_size = acc.scratch_.size();
+  const int p = opt.points_per_level;
+  for (const auto& jl : state.at("levels")) {
+    Level lv;
+    lv.n_stored = jl.at("n_stored").get<int>();
+    lv.newest = jl.at("newest").get<int>();
+    lv.frames = jl.at("frames").get<std::vector<double>>();
+    if (lv.frames.size() != static_cast<size_t>(p) * frame_size || lv.n_stored < 0 ||
+        lv.n_stored > p || lv.newest < -1 || lv.newest >= p)
+      throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");
+    acc.levels_.push_back(std::move(lv));
+  }
+  acc.sums_ = state.at("sums").get<std::vector<std::vector<double>>>();
+  acc.counts_ = state.at("counts").get<std::vector<std::vector<long>>>();
+  if (acc.sums_.size() != acc.counts_.size() || acc.sums_.size() < acc.levels_.size())
+    throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent sums/counts");
+  for (size_t l = 0; l < acc.sums_.size(); ++l)
+    if (acc.sums_[l].size() != static_cast<size_t>(p) ||
+        acc.counts_[l].size() != static_cast<size_t>(p))
+      throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent sums/counts");
+  return acc;
+}
+
+TauAlpha extract_tau_alpha(const std::vector<double>& t, const std::vector<double>& F,
+                           double threshold) {
+  if (t.size() != F.size())
+    throw std::invalid_argument("extract_tau_alpha: t and F differ in length");
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (!(t[i] > 0.0) || !std::isfinite(t[i]) || (i > 0 && !(t[i] > t[i - 1])))
+      throw std::invalid_argument("extract_tau_alpha: lags must be positive and ascending");
+    if (!std::isfinite(F[i])) throw std::invalid_argument("extract_tau_alpha: non-finite F");
+  }
+  TauAlpha out;
+  for (size_t i = 0; i < F.size(); ++i) {
+    if (F[i] > threshold) continue;
+    out.reached = true;
+    if (i == 0) {
+      out.value = t[0];
+      out.below_first_lag = true;
+      return out;
+    }
+    const double fraction = (F[i - 1] - threshold) / (F[i - 1] - F[i]);
+    out.value = std::exp(std::log(t[i - 1]) + fraction * std::log(t[i] / t[i - 1]));
+    return out;
+  }
+  if (!t.empty()) out.lower_bound = t.back();
+  return out;
+}
+
+}  // namespace vitrify::analysis

@@ -1,0 +1,82 @@
+// The CPU backend: ReplicaEngine instantiated with the OpenMP execution policy, and the
+// backend/model registry behind make_engine().
+#include <functional>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "vitrify/core/error.hpp"
+#include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/exec_cpu.hpp"
+#include "vitrify/engine/replica_engine.hpp"
+#include "vitrify/models/binary3d.hpp"
+#include "vitrify/models/hump2d.hpp"
+
+namespace vitrify {
+
+void BatchState::resize(int replicas, int particles, int dimension) {
+  n_replicas = replicas;
+  n = particles;
+  dim = dimension;
+  const std::size_t nt = static_cast<std::size_t>(replicas) * particles;
+  for (auto* v : {&x, &y, &z, &vx, &vy, &vz}) v->assign(nt, real(0));
+  for (auto* v : {&type, &img_x, &img_y, &img_z}) v->assign(nt, 0);
+  box.assign(3 * static_cast<std::size_t>(replicas), real(1));
+}
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<Engine>(const EngineSettings&)>;
+
+template <class Model>
+Factory cpu_factory(const char* name) {
+  return [name](const EngineSettings& s) {
+    return std::unique_ptr<Engine>(new ReplicaEngine<CpuExec, Model>(name, s));
+  };
+}
+
+const std::map<std::string, Factory>& cpu_registry() {
+  static const std::map<std::string, Factory> reg = {
+      {"binary3d", cpu_factory<Binary3d>("binary3d")},
+      {"hump2d", cpu_factory<Hump2d>("hump2d")},
+  };
+  return reg;
+}
+
+}  // namespace
+
+#if !defined(VITRIFY_HAVE_CUDA)
+bool cuda_device_available(std::string* description) {
+  if (description) *description = "this build has no CUDA backend";
+  return false;
+}
+#endif
+
+std::unique_ptr<Engine> make_engine(const std::string& backend, const std::string& model,
+                                    const EngineSettings& settings) {
+  const auto& reg = cpu_registry();
+  auto it = reg.find(model);
+  if (it == reg.end()) throw InputError("unknown model \"" + model + "\"");
+  if (backend == "cuda") {
+    std::string why;
+    if (!cuda_device_available(&why))
+      throw InputError("backend \"cuda\" requested but unavailable: " + why);
+    throw InputError(
+        "backend \"cuda\": the CUDA step loop is not implemented yet in this version; use "
+        "\"cpu\" or \"auto\"");
+  }
+  if (backend == "auto") {
+    std::string why;
+    if (cuda_device_available(&why))
+      spdlog::warn("a CUDA device answers ({}) but the CUDA step loop is not implemented yet; "
+                   "running on the CPU",
+                   why);
+    else
+      spdlog::info("backend auto: running on the CPU ({})", why);
+  } else if (backend != "cpu") {
+    throw InputError("unknown backend \"" + backend + "\" (cpu, cuda, auto)");
+  }
+  return it->second(settings);
+}
+
+}  // namespace vitrify

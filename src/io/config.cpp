@@ -1,0 +1,330 @@
+#include "vitrify/io/config.hpp"
+
+#include <climits>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "vitrify/core/error.hpp"
+#include "vitrify/default_config.hpp"
+#include "vitrify/engine/model_info.hpp"
+
+namespace vitrify {
+namespace {
+
+using json = nlohmann::json;
+
+struct Reader {
+  const json& j;
+  std::string source;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& why) const {
+    throw InputError(source + ": key \"" + key + "\": " + why);
+  }
+  bool has(const std::string& key) const { return j.contains(key); }
+
+  double number(const std::string& key, double def) const {
+    if (!has(key)) return def;
+    const json& v = j.at(key);
+    if (!v.is_number()) fail(key, "must be a number, got " + std::string(v.type_name()));
+    const double x = v.get<double>();
+    if (!std::isfinite(x)) fail(key, "must be finite");
+    return x;
+  }
+  long integer(const std::string& key, long def) const {
+    if (!has(key)) return def;
+    const json& v = j.at(key);
+    if (v.is_number_float()) {
+      const double x = v.get<double>();
+      if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15) return static_cast<long>(x);
+      fail(key, "must be an integer, got " + v.dump());
+    }
+    if (!v.is_number_integer()) fail(key, "must be an integer, got " + std::string(v.type_name()));
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(LONG_MAX))
+      fail(key, "is too large");
+    return v.get<long>();
+  }
+  std::string string(const std::string& key, const std::string& def) const {
+    if (!has(key)) return def;
+    const json& v = j.at(key);
+    if (!v.is_string()) fail(key, "must be a string, got " + std::string(v.type_name()));
+    return v.get<std::string>();
+  }
+  bool boolean(const std::string& key, bool def) const {
+    if (!has(key)) return def;
+    const json& v = j.at(key);
+    if (!v.is_boolean()) fail(key, "must be true or false, got " + std::string(v.type_name()));
+    return v.get<bool>();
+  }
+  void positive(const std::string& key, double x) const {
+    if (!(x > 0)) fail(key, "must be > 0 (got " + json(x).dump() + ")");
+  }
+  void at_least(const std::string& key, long x, long min) const {
+    if (x < min) fail(key, "must be >= " + std::to_string(min) + " (got " + std::to_string(x) + ")");
+  }
+  void one_of(const std::string& key, const std::string& v,
+              const std::vector<std::string>& allowed) const {
+    for (const auto& a : allowed)
+      if (a == v) return;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    fail(key, "must be one of " + list + " (got \"" + v + "\")");
+  }
+};
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys = {
+      "model",          "n_particles",        "ensemble",
+      "density",        "pressure",           "temperatures",
+      "copies_per_temperature", "dt",         "thermostat_tau",
+      "barostat_tau",   "bulk_modulus",       "skin",
+      "initial_density", "melt_temperature",  "melt_steps",
+      "cool_steps",     "equilibration_steps", "production_steps",
+      "thermo_interval", "sample_interval",   "progress_interval",
+      "seed",           "output_dir",         "backend",
+      "threads",        "species",            "species_auto_threshold",
+      "tau_alpha_multiple", "isf_points_per_level", "analyze",
+      "comment"};
+  return keys;
+}
+
+}  // namespace
+
+std::vector<std::string> config_keys() { return known_keys(); }
+
+json parse_json_strict(const std::string& text, const std::string& source) {
+  std::vector<std::set<std::string>> seen;
+  std::string duplicate;
+  auto cb = [&](int, json::parse_event_t ev, json& parsed) {
+    if (ev == json::parse_event_t::object_start) seen.emplace_back();
+    else if (ev == json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
+    else if (ev == json::parse_event_t::key && !seen.empty() && duplicate.empty()) {
+      const std::string k = parsed.get<std::string>();
+      if (!seen.back().insert(k).second) duplicate = k;
+    }
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    const auto pos = what.find("parse error");
+    throw InputError(source + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  }
+  if (!duplicate.empty()) throw InputError(source + ": key \"" + duplicate + "\" appears twice");
+  return j;
+}
+
+RunConfig parse_config(const json& j, const std::string& source) {
+  if (!j.is_object()) throw InputError(source + ": the configuration must be a JSON object");
+  Reader in{j, source};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    for (const auto& k : known_keys()) ok = ok || k == it.key();
+    if (!ok) in.fail(it.key(), "unknown key (see docs/CONFIG.md for the accepted keys)");
+  }
+  RunConfig c;
+  if (!in.has("model")) in.fail("model", "is required (binary3d or hump2d)");
+  c.model = in.string("model", "");
+  in.one_of("model", c.model, model_names());
+  const ModelInfo& m = model_info(c.model);
+
+  const long n = in.integer("n_particles", 4096);
+  in.at_least("n_particles", n, 2);
+  if (n > 50'000'000) in.fail("n_particles", "is too large (at most 50000000)");
+  c.n_particles = static_cast<int>(n);
+  if (c.model == "binary3d" && n % 2 != 0)
+    in.fail("n_particles", "must be even for binary3d (50:50 mixture), got " + std::to_string(n));
+
+  c.ensemble = in.string("ensemble", m.default_ensemble);
+  in.one_of("ensemble", c.ensemble, {"npt", "nvt", "nve"});
+  const bool npt = c.ensemble == "npt";
+  if (npt && in.has("density"))
+    in.fail("density", "is not used with ensemble npt (the barostat sets it); use initial_density");
+  if (!npt && in.has("pressure"))
+    in.fail("pressure", "is only used with ensemble npt");
+  c.density = in.number("density", m.default_density);
+  in.positive("density", c.density);
+  c.pressure = in.number("pressure", m.default_pressure);
+  if (npt) in.positive("pressure", c.pressure);
+  c.initial_density = in.number("initial_density", npt ? m.default_initial_density : c.density);
+  in.positive("initial_density", c.initial_density);
+  if (!npt && in.has("initial_density") && c.initial_density != c.density)
+    in.fail("initial_density", "must equal density (or be omitted) with ensemble " + c.ensemble);
+
+  if (!in.has("temperatures")) in.fail("temperatures", "is required (a non-empty array of T > 0)");
+  const json& tj = j.at("temperatures");
+  if (!tj.is_array()) in.fail("temperatures", "must be an array of numbers");
+  if (tj.empty()) in.fail("temperatures", "must not be empty");
+  for (std::size_t i = 0; i < tj.size(); ++i) {
+    const std::string key = "temperatures[" + std::to_string(i) + "]";
+    if (!tj[i].is_number()) in.fail(key, "must be a number, got " + std::string(tj[i].type_name()));
+    const double t = tj[i].get<double>();
+    if (!std::isfinite(t) || t <= 0) in.fail(key, "must be > 0 (got " + tj[i].dump() + ")");
+    c.temperatures.push_back(t);
+  }
+  const long copies = in.integer("copies_per_temperature", 1);
+  in.at_least("copies_per_temperature", copies, 1);
+  if (copies * static_cast<long>(c.temperatures.size()) > 100000)
+    in.fail("copies_per_temperature", "gives more than 100000 replicas");
+  c.copies_per_temperature = static_cast<int>(copies);
+
+  c.dt = in.number("dt", 0.005);
+  in.positive("dt", c.dt);
+  if (c.dt > 0.05) in.fail("dt", "is too large for these potentials (at most 0.05)");
+  c.thermostat_tau = in.number("thermostat_tau", 0.5);
+  in.positive("thermostat_tau", c.thermostat_tau);
+  if (c.thermostat_tau < c.dt) in.fail("thermostat_tau", "must be >= dt");
+  c.barostat_tau = in.number("barostat_tau", 5.0);
+  in.positive("barostat_tau", c.barostat_tau);
+  if (c.barostat_tau < c.dt) in.fail("barostat_tau", "must be >= dt");
+  c.bulk_modulus = in.number("bulk_modulus", 10.0);
+  in.positive("bulk_modulus", c.bulk_modulus);
+  c.skin = in.number("skin", 0.3);
+  in.positive("skin", c.skin);
+  if (c.skin > 2.0) in.fail("skin", "must be <= 2 sigma");
+
+  double max_t = 0;
+  for (double t : c.temperatures) max_t = std::max(max_t, t);
+  c.melt_temperature = in.number("melt_temperature", 0);
+  if (c.melt_temperature < 0) in.fail("melt_temperature", "must be >= 0 (0 = automatic)");
+  if (c.melt_temperature == 0) c.melt_temperature = std::max(1.0, 2.0 * max_t);
+  c.melt_steps = in.integer("melt_steps", 2000);
+  in.at_least("melt_steps", c.melt_steps, 0);
+  c.cool_steps = in.integer("cool_steps", 2000);
+  in.at_least("cool_steps", c.cool_steps, 0);
+  c.equilibration_steps = in.integer("equilibration_steps", 10000);
+  in.at_least("equilibration_steps", c.equilibration_steps, 0);
+  c.production_steps = in.integer("production_steps", 10000);
+  in.at_least("production_steps", c.production_steps, 1);
+  c.thermo_interval = in.integer("thermo_interval", 100);
+  in.at_least("thermo_interval", c.thermo_interval, 1);
+  c.sample_interval = in.integer("sample_interval", 10);
+  in.at_least("sample_interval", c.sample_interval, 1);
+  if (c.sample_interval > c.production_steps)
+    in.fail("sample_interval", "must not exceed production_steps");
+  c.progress_interval = in.integer("progress_interval", 0);
+  in.at_least("progress_interval", c.progress_interval, 0);
+  const long seed = in.integer("seed", 1);
+  in.at_least("seed", seed, 0);
+  c.seed = static_cast<std::uint64_t>(seed);
+  c.output_dir = in.string("output_dir", "runs/" + c.model);
+  if (c.output_dir.empty()) in.fail("output_dir", "must not be empty");
+  c.backend = in.string("backend", "auto");
+  in.one_of("backend", c.backend, {"auto", "cpu", "cuda"});
+  const long threads = in.integer("threads", 0);
+  in.at_least("threads", threads, 0);
+  c.threads = static_cast<int>(threads);
+
+  if (in.has("species")) {
+    const json& s = j.at("species");
+    if (s.is_string()) {
+      in.one_of("species", s.get<std::string>(), {"paper", "auto"});
+    } else if (s.is_array()) {
+      if (s.empty()) in.fail("species", "must not be an empty list");
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        const std::string key = "species[" + std::to_string(i) + "]";
+        if (!s[i].is_string()) in.fail(key, "must be a species name such as \"s5\" or \"c3\"");
+        const std::string name = s[i].get<std::string>();
+        bool valid = false;
+        for (int t = 0; t < m.n_types && !valid; ++t) {
+          const std::string p = m.species_prefix(t);
+          if (name.size() > p.size() && name.compare(0, p.size(), p) == 0 &&
+              name.find_first_not_of("0123456789", p.size()) == std::string::npos &&
+              name.size() - p.size() <= 3)
+            valid = true;
+        }
+        if (!valid) in.fail(key, "\"" + name + "\" is not a species of " + c.model);
+        if (!names.insert(name).second) in.fail(key, "\"" + name + "\" is listed twice");
+      }
+    } else {
+      in.fail("species", "must be \"paper\", \"auto\" or an array of species names");
+    }
+    c.species = s;
+  }
+  c.species_auto_threshold = in.number("species_auto_threshold", 0.005);
+  if (!(c.species_auto_threshold > 0 && c.species_auto_threshold < 1))
+    in.fail("species_auto_threshold", "must lie in (0, 1)");
+  c.tau_alpha_multiple = in.number("tau_alpha_multiple", 100);
+  in.positive("tau_alpha_multiple", c.tau_alpha_multiple);
+  const long ppl = in.integer("isf_points_per_level", 16);
+  in.at_least("isf_points_per_level", ppl, 4);
+  if (ppl > 1024) in.fail("isf_points_per_level", "must be <= 1024");
+  c.isf_points_per_level = static_cast<int>(ppl);
+  c.analyze = in.boolean("analyze", true);
+  if (in.has("comment") && !j.at("comment").is_string()) in.fail("comment", "must be a string");
+
+  // The initial lattice must hold N particles without overlap, and the box must be at least
+  // twice the neighbour-list radius (minimum-image convention).
+  const double rho0 = npt ? c.initial_density : c.density;
+  const std::string rho_key = npt ? "initial_density" : "density";
+  const double spacing = std::pow(1.0 / rho0, 1.0 / m.dimension);
+  if (spacing < m.min_init_distance)
+    in.fail(rho_key, "is too high to place N particles without overlap (lattice spacing " +
+                         json(spacing).dump() + " < " + json(m.min_init_distance).dump() + ")");
+  const double box = std::pow(c.n_particles / rho0, 1.0 / m.dimension);
+  const double need = 2.0 * (m.max_cutoff + c.skin);
+  if (box < need)
+    in.fail("n_particles", "gives a box of " + json(box).dump() + " sigma at " + rho_key + " " +
+                               json(rho0).dump() + ", smaller than twice the cutoff + skin (" +
+                               json(need).dump() + "): use more particles");
+  return c;
+}
+
+RunConfig load_config(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path + ": cannot open the configuration file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_config(parse_json_strict(ss.str(), path), path);
+}
+
+RunConfig default_config() {
+  return parse_config(parse_json_strict(kDefaultConfigJson, "built-in default"),
+                      "built-in default");
+}
+
+json to_json(const RunConfig& c) {
+  json j;
+  j["model"] = c.model;
+  j["n_particles"] = c.n_particles;
+  j["ensemble"] = c.ensemble;
+  if (c.ensemble == "npt") {
+    j["pressure"] = c.pressure;
+  } else {
+    j["density"] = c.density;
+  }
+  j["initial_density"] = c.initial_density;
+  j["temperatures"] = c.temperatures;
+  j["copies_per_temperature"] = c.copies_per_temperature;
+  j["dt"] = c.dt;
+  j["thermostat_tau"] = c.thermostat_tau;
+  j["barostat_tau"] = c.barostat_tau;
+  j["bulk_modulus"] = c.bulk_modulus;
+  j["skin"] = c.skin;
+  j["melt_temperature"] = c.melt_temperature;
+  j["melt_steps"] = c.melt_steps;
+  j["cool_steps"] = c.cool_steps;
+  j["equilibration_steps"] = c.equilibration_steps;
+  j["production_steps"] = c.production_steps;
+  j["thermo_interval"] = c.thermo_interval;
+  j["sample_interval"] = c.sample_interval;
+  j["progress_interval"] = c.progress_interval;
+  j["seed"] = c.seed;
+  j["output_dir"] = c.output_dir;
+  j["backend"] = c.backend;
+  j["threads"] = c.threads;
+  j["species"] = c.species;
+  j["species_auto_threshold"] = c.species_auto_threshold;
+  j["tau_alpha_multiple"] = c.tau_alpha_multiple;
+  j["isf_points_per_level"] = c.isf_points_per_level;
+  j["analyze"] = c.analyze;
+  return j;
+}
+
+}  // namespace vitrify
