@@ -244,7 +244,7 @@ class ReplicaEngine final : public Engine {
     b.nbr_count = Exec::ptr(nbr_count_);
     b.nbr_list = Exec::ptr(nbr_list_);
     b.max_neighbors = max_neighbors_;
-    if (Exec::neighbors_particle_major) {
+    if constexpr (Exec::neighbors_particle_major) {
       b.nbr_stride_i = max_neighbors_;
       b.nbr_stride_k = 1;
     } else {
@@ -263,7 +263,7 @@ class ReplicaEngine final : public Engine {
     const real skin = real(settings_.skin);
     if (force_all) Exec::fill(rebuild_, 1);
     exec_.launch(nt, kernels::DisplacementCheck{b, rc_max, skin});
-    if (Exec::host_memory) {
+    if constexpr (Exec::host_memory) {
       bool any = false;
       for (int r = 0; r < R_; ++r) any = any || Exec::ptr(rebuild_)[r];
       if (!any) return;

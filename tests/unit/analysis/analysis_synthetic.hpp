@@ -174,7 +174,7 @@ inline nlohmann::json make_measurements(const SyntheticModel& s, unsigned seed) 
     const double ln_tau = true_ln_tau(s, t) + s.ln_tau_noise * normal(rng);
     const double tau = std::exp(ln_tau);
     json tau_json = {{"value", tau}, {"reached", true}, {"lower_bound", nullptr}};
-    if (s.tau_errors) tau_json["error"] = s.ln_tau_noise * tau;
+    if (s.tau_errors && s.ln_tau_noise > 0) tau_json["error"] = s.ln_tau_noise * tau;
     p["tau_alpha"] = tau_json;
     json isf_t = json::array(), isf_f = json::array();
     for (double lag = 0.005; lag < 200.0 * tau; lag *= 1.3) {
