@@ -1,16 +1,410 @@
-// Placeholder until the measurement layer lands in this file.
+// The standard measurements of a temperature scan (SPEC.md section 2): quasi-species
+// concentrations, per-species energies, thermodynamics and the self-ISF, sampled every
+// sample_interval steps of production, block-averaged with blocks longer than tau_alpha,
+// pooled over the replicas of each temperature, checked for equilibration, and written as
+// measurements.json plus CSV tables (docs/OUTPUTS.md).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "kernels/integrate.hpp"
+#include "vitrify/analysis/measure_blocking.hpp"
+#include "vitrify/analysis/measure_equilibration.hpp"
+#include "vitrify/analysis/measure_isf.hpp"
+#include "vitrify/core/error.hpp"
+#include "vitrify/engine/measurements.hpp"
+#include "vitrify/engine/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
+#include "vitrify/io/output.hpp"
 
 namespace vitrify {
+
+using analysis::BlockAccumulator;
+using analysis::BlockEstimate;
+using json = nlohmann::json;
+
 namespace {
-class NoMeasurements : public ProductionSampler {
- public:
-  void begin(Engine&) override {}
-  void sample(long, Engine&) override {}
-  void finish(Engine&, const std::string&) override {}
-};
-}  // namespace
-std::unique_ptr<ProductionSampler> make_standard_sampler(const RunConfig&) {
-  return std::make_unique<NoMeasurements>();
+
+// Scalar observables per replica, in this order.
+enum Scalar { kT = 0, kP, kU, kV, kH, kRho, kScalarCount };
+const char* kScalarNames[kScalarCount] = {"temperature_measured", "p", "u", "v", "h", "density"};
+
+json value_json(const BlockEstimate& e) {
+  json j;
+  j["mean"] = std::isfinite(e.mean) ? json(e.mean) : json(nullptr);
+  j["error"] = std::isfinite(e.error) ? json(e.error) : json(nullptr);
+  return j;
 }
+
+}  // namespace
+
+std::vector<SpeciesDef> resolve_species(const RunConfig& c, const ModelInfo& m,
+                                        const std::vector<std::vector<double>>& bin_means) {
+  std::vector<SpeciesDef> out;
+  auto name_of = [&](int t, int n) { return m.species_prefix(t) + std::to_string(n); };
+  if (c.species.is_string() && c.species.get<std::string>() == "paper") return m.paper_species;
+  if (c.species.is_string()) {  // auto
+    for (int t = 0; t < m.n_types; ++t)
+      for (int n = 0; n < kMaxSpeciesNeighbors; ++n) {
+        double best = 0;
+        for (const auto& temp : bin_means) best = std::max(best, temp[t * kMaxSpeciesNeighbors + n]);
+        if (best > c.species_auto_threshold) out.push_back({name_of(t, n), t, n});
+      }
+    return out;
+  }
+  for (const auto& s : c.species) {
+    const std::string name = s.get<std::string>();
+    for (int t = 0; t < m.n_types; ++t) {
+      const std::string p = m.species_prefix(t);
+      if (name.compare(0, p.size(), p) == 0 &&
+          name.find_first_not_of("0123456789", p.size()) == std::string::npos) {
+        const int n = std::stoi(name.substr(p.size()));
+        if (n >= kMaxSpeciesNeighbors)
+          throw InputError("species \"" + name + "\": at most " +
+                           std::to_string(kMaxSpeciesNeighbors - 1) + " neighbours are counted");
+        out.push_back({name, t, n});
+      }
+    }
+  }
+  return out;
+}
+
+class StandardSampler final : public ProductionSampler {
+ public:
+  explicit StandardSampler(const RunConfig& c) : c_(c), m_(model_info(c.model)) {}
+
+  void begin(Engine& engine) override {
+    engine.get_state(state_);
+    R_ = state_.n_replicas;
+    N_ = state_.n;
+    isf_index_.assign(R_, {});
+    for (int r = 0; r < R_; ++r)
+      for (int i = 0; i < N_; ++i) {
+        const int t = state_.type[static_cast<long>(r) * N_ + i];
+        if (std::find(m_.isf_types.begin(), m_.isf_types.end(), t) != m_.isf_types.end())
+          isf_index_[r].push_back(i);
+      }
+    scalars_.assign(R_, std::vector<BlockAccumulator>(kScalarCount));
+    bins_.assign(R_, std::vector<BlockAccumulator>(m_.n_types * kMaxSpeciesNeighbors));
+    bin_energy_sum_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
+    bin_energy_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
+    bin_energy_sq_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
+    overflow_neighbors_ = 0;
+    analysis::IsfOptions io;
+    io.points_per_level = c_.isf_points_per_level;
+    isf_.clear();
+    for (int r = 0; r < R_; ++r)
+      isf_.emplace_back(m_.dimension, m_.isf_k, static_cast<int>(isf_index_[r].size()),
+                        c_.sample_interval * c_.dt, io);
+  }
+
+  void sample(long, Engine& engine) override {
+    engine.get_state(state_);
+    engine.species_neighbor_counts(nn_);
+    engine.particle_energies(u_i_);
+    engine.observables(obs_);
+    const int nb = m_.n_types * kMaxSpeciesNeighbors;
+    long overflow = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : overflow)
+    for (int r = 0; r < R_; ++r) {
+      const double* o = &obs_[static_cast<std::size_t>(r) * kernels::kObsCount];
+      const double v = o[kernels::kObsVolume] / N_;
+      const double u = o[kernels::kObsPotential] / N_;
+      double vals[kScalarCount];
+      vals[kT] = o[kernels::kObsTemperature];
+      vals[kP] = o[kernels::kObsPressure];
+      vals[kU] = u;
+      vals[kV] = v;
+      vals[kH] = u + c_.pressure * v;
+      vals[kRho] = 1.0 / v;
+      for (int q = 0; q < kScalarCount; ++q) scalars_[r][q].add(vals[q]);
+      std::vector<long> hist(nb, 0);
+      const long base = static_cast<long>(r) * N_;
+      for (int i = 0; i < N_; ++i) {
+        int n = nn_[base + i];
+        if (n >= kMaxSpeciesNeighbors) {
+          n = kMaxSpeciesNeighbors - 1;
+          ++overflow;
+        }
+        const int bin = state_.type[base + i] * kMaxSpeciesNeighbors + n;
+        hist[bin] += 1;
+        bin_energy_sum_[r][bin] += u_i_[base + i];
+        bin_energy_sq_[r][bin] += double(u_i_[base + i]) * u_i_[base + i];
+        bin_energy_count_[r][bin] += 1;
+      }
+      for (int b = 0; b < nb; ++b) bins_[r][b].add(double(hist[b]) / N_);
+      // Unwrapped positions of the ISF particles.
+      const auto& idx = isf_index_[r];
+      std::vector<double> x(idx.size()), y(idx.size()), z(idx.size(), 0.0);
+      const double lx = state_.box[3 * r], ly = state_.box[3 * r + 1], lz = state_.box[3 * r + 2];
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        const long g = base + idx[k];
+        x[k] = state_.x[g] + double(state_.img_x[g]) * lx;
+        y[k] = state_.y[g] + double(state_.img_y[g]) * ly;
+        if (m_.dimension == 3) z[k] = state_.z[g] + double(state_.img_z[g]) * lz;
+      }
+      isf_[r].add_frame(x.data(), y.data(), z.data());
+    }
+    overflow_neighbors_ += overflow;
+    ++samples_;
+  }
+
+  void finish(Engine&, const std::string& dir) override {
+    const json j = build_measurements();
+    write_json_atomic(dir + "/measurements.json", j);
+    write_csv_tables(j, dir);
+    spdlog::info("wrote {}/measurements.json ({} state points)", dir, j["state_points"].size());
+  }
+
+ private:
+  json build_measurements() {
+    const int nt = static_cast<int>(c_.temperatures.size());
+    const int copies = c_.copies_per_temperature;
+    const int nb = m_.n_types * kMaxSpeciesNeighbors;
+    const double frame_dt = c_.sample_interval * c_.dt;
+    const double production_time = c_.production_steps * c_.dt;
+    const bool npt = c_.ensemble == "npt";
+    if (overflow_neighbors_ > 0)
+      spdlog::warn("{} particle samples had more than {} quasi-species neighbours (counted in the "
+                   "last bin)",
+                   overflow_neighbors_, kMaxSpeciesNeighbors - 1);
+
+    // Per temperature: pooled ISF, tau_alpha, block length, then every estimate.
+    struct Point {
+      double t;
+      analysis::TauAlpha tau;
+      long block;
+      std::vector<double> isf_t, isf_f;
+      std::vector<BlockEstimate> scalars;
+      std::vector<BlockEstimate> bins;
+      std::vector<std::pair<std::string, analysis::HalvesComparison>> halves;
+    };
+    std::vector<Point> points(nt);
+    std::vector<std::vector<double>> bin_means(nt, std::vector<double>(nb, 0.0));
+    for (int ti = 0; ti < nt; ++ti) {
+      Point& p = points[ti];
+      p.t = c_.temperatures[ti];
+      analysis::SelfIsfAccumulator pooled = isf_[ti * copies];
+      for (int k = 1; k < copies; ++k) pooled.merge(isf_[ti * copies + k]);
+      p.isf_t = pooled.lag_times();
+      p.isf_f = pooled.values();
+      p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
+      const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
+      p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
+      auto pooled_estimate = [&](auto getter) {
+        std::vector<BlockEstimate> per;
+        for (int k = 0; k < copies; ++k) per.push_back(getter(ti * copies + k).estimate(p.block));
+        return copies == 1 ? per[0] : analysis::pool_replicas(per);
+      };
+      auto pooled_halves = [&](auto getter) {
+        std::vector<BlockEstimate> a, b;
+        for (int k = 0; k < copies; ++k) {
+          auto h = getter(ti * copies + k).halves(p.block);
+          a.push_back(h.first);
+          b.push_back(h.second);
+        }
+        return copies == 1 ? analysis::compare_halves(a[0], b[0])
+                           : analysis::compare_halves(analysis::pool_replicas(a),
+                                                      analysis::pool_replicas(b));
+      };
+      for (int q = 0; q < kScalarCount; ++q)
+        p.scalars.push_back(pooled_estimate([&](int r) -> const BlockAccumulator& { return scalars_[r][q]; }));
+      for (int b = 0; b < nb; ++b) {
+        p.bins.push_back(pooled_estimate([&](int r) -> const BlockAccumulator& { return bins_[r][b]; }));
+        bin_means[ti][b] = p.bins.back().mean;
+      }
+      p.halves.push_back({"u", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][kU]; })});
+      const int second = npt ? kV : kP;
+      p.halves.push_back({npt ? "v" : "p", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][second]; })});
+      // The most populated quasi-species bin of each particle type.
+      for (int t = 0; t < m_.n_types; ++t) {
+        int best = t * kMaxSpeciesNeighbors;
+        for (int n = 0; n < kMaxSpeciesNeighbors; ++n)
+          if (bin_means[ti][t * kMaxSpeciesNeighbors + n] > bin_means[ti][best]) best = t * kMaxSpeciesNeighbors + n;
+        p.halves.push_back({"C(" + m_.species_prefix(t) + std::to_string(best % kMaxSpeciesNeighbors) + ")",
+                            pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
+      }
+    }
+
+    const std::vector<SpeciesDef> species = resolve_species(c_, m_, bin_means);
+    json j;
+    j["format"] = "vitrify-measurements";
+    j["version"] = 1;
+    j["model"] = c_.model;
+    j["dimension"] = m_.dimension;
+    j["ensemble"] = c_.ensemble;
+    j["n_particles"] = c_.n_particles;
+    j["pressure"] = npt ? json(c_.pressure) : json(nullptr);
+    j["particle_types"] = m_.type_names;
+    j["species_mode"] = c_.species;
+    json sp = json::array();
+    for (const auto& s : species) sp.push_back({{"name", s.name}, {"type", s.type}, {"neighbors", s.neighbors}});
+    j["species"] = sp;
+    json ob = json::array();
+    for (int t = 0; t < m_.n_types; ++t) ob.push_back({{"name", "other_" + m_.type_names[t]}, {"type", t}});
+    j["other_bins"] = ob;
+    std::string isf_types;
+    for (int t : m_.isf_types) isf_types += m_.type_names[t];
+    j["isf"] = {{"k", m_.isf_k}, {"particles", isf_types}};
+    j["state_points"] = json::array();
+
+    for (int ti = 0; ti < nt; ++ti) {
+      const Point& p = points[ti];
+      json s;
+      s["temperature"] = p.t;
+      s["temperature_measured"] = value_json(p.scalars[kT]);
+      s["replicas"] = copies;
+      s["density"] = value_json(p.scalars[kRho]);
+      json conc = json::object();
+      std::vector<bool> tracked(nb, false);
+      for (const auto& sd : species) {
+        const int b = sd.type * kMaxSpeciesNeighbors + sd.neighbors;
+        tracked[b] = true;
+        conc[sd.name] = value_json(p.bins[b]);
+      }
+      // "other" bins: sum of untracked bins per type; error from the per-bin errors added in
+      // quadrature (an upper bound on the correlated sum's error is not needed for < 1 %).
+      double other_total = 0;
+      for (int t = 0; t < m_.n_types; ++t) {
+        double mean = 0, var = 0;
+        for (int n = 0; n < kMaxSpeciesNeighbors; ++n) {
+          const int b = t * kMaxSpeciesNeighbors + n;
+          if (tracked[b] || !(p.bins[b].mean > 0)) continue;
+          mean += p.bins[b].mean;
+          if (std::isfinite(p.bins[b].error)) var += p.bins[b].error * p.bins[b].error;
+        }
+        conc["other_" + m_.type_names[t]] = {{"mean", mean}, {"error", std::sqrt(var)}};
+        other_total += mean;
+      }
+      if (other_total > 0.005)
+        spdlog::warn("T = {}: {:.2f} % of the particles are outside the tracked species (\"other\" "
+                     "bins); consider \"species\": \"auto\"",
+                     p.t, 100 * other_total);
+      s["concentrations"] = conc;
+      s["other_fraction"] = other_total;
+      s["u"] = value_json(p.scalars[kU]);
+      s["p"] = value_json(p.scalars[kP]);
+      s["v"] = value_json(p.scalars[kV]);
+      s["h"] = npt ? value_json(p.scalars[kH]) : json(nullptr);
+      json se = json::object();
+      for (const auto& sd : species) {
+        const int b = sd.type * kMaxSpeciesNeighbors + sd.neighbors;
+        double sum = 0, sq = 0;
+        long count = 0;
+        for (int k = 0; k < copies; ++k) {
+          sum += bin_energy_sum_[ti * copies + k][b];
+          sq += bin_energy_sq_[ti * copies + k][b];
+          count += bin_energy_count_[ti * copies + k][b];
+        }
+        if (count == 0) {
+          se[sd.name] = {{"mean", nullptr}, {"error", nullptr}};
+          continue;
+        }
+        // Error: standard deviation of the particle energies over sqrt of the number of
+        // independent samples (particle-samples divided by the samples per tau_alpha block).
+        const double mean = sum / count;
+        const double var = std::max(0.0, sq / count - mean * mean);
+        const double eff = std::max(1.0, double(count) / std::max<long>(1, p.block));
+        se[sd.name] = {{"mean", mean}, {"error", std::sqrt(var / eff)}};
+      }
+      s["species_energy"] = se;
+      s["isf_curve"] = {{"t", p.isf_t}, {"F", p.isf_f}};
+      s["tau_alpha"] = {{"value", p.tau.reached ? json(p.tau.value) : json(nullptr)},
+                        {"reached", p.tau.reached},
+                        {"lower_bound", p.tau.reached ? json(nullptr) : json(p.tau.lower_bound)}};
+      std::vector<analysis::ObservableHalves> halves;
+      for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
+      const auto verdict = analysis::equilibration_verdict(p.tau, production_time, halves,
+                                                           c_.tau_alpha_multiple);
+      s["equilibrated"] = verdict.equilibrated;
+      s["flags"] = verdict.flags;
+      if (!verdict.equilibrated) {
+        std::string why;
+        for (const auto& f : verdict.flags) why += (why.empty() ? "" : "; ") + f;
+        spdlog::warn("T = {}: not equilibrated: {}", p.t, why);
+      }
+      s["run"] = {{"dt", c_.dt},
+                  {"equilibration_steps", c_.equilibration_steps},
+                  {"production_steps", c_.production_steps},
+                  {"sample_interval", c_.sample_interval},
+                  {"samples", samples_},
+                  {"block_length_time", p.block * frame_dt},
+                  {"n_blocks", p.scalars[kU].n_blocks}};
+      j["state_points"].push_back(s);
+    }
+    return j;
+  }
+
+  void write_csv_tables(const json& j, const std::string& dir) {
+    auto num = [](const json& v) -> std::string {
+      if (v.is_null()) return "";
+      std::ostringstream os;
+      os.precision(10);
+      os << v.get<double>();
+      return os.str();
+    };
+    std::ostringstream sum, conc, isf, energy;
+    sum << "temperature,temperature_measured,temperature_measured_error,density,density_error,u,"
+           "u_error,p,p_error,v,v_error,h,h_error,tau_alpha,tau_alpha_reached,tau_alpha_lower_bound,"
+           "other_fraction,equilibrated,flags\n";
+    conc << "temperature,species,type,neighbors,concentration,error\n";
+    isf << "temperature,t,F\n";
+    energy << "temperature,species,energy,error\n";
+    std::map<std::string, std::pair<int, int>> defs;
+    for (const auto& s : j["species"]) defs[s["name"]] = {s["type"].get<int>(), s["neighbors"].get<int>()};
+    for (const auto& o : j["other_bins"]) defs[o["name"]] = {o["type"].get<int>(), -1};
+    for (const auto& s : j["state_points"]) {
+      const std::string t = num(s["temperature"]);
+      auto ve = [&](const char* key) {
+        if (s[key].is_null()) return std::string(",");
+        return num(s[key]["mean"]) + "," + num(s[key]["error"]);
+      };
+      std::string flags;
+      for (const auto& f : s["flags"]) flags += (flags.empty() ? "" : "; ") + f.get<std::string>();
+      sum << t << ',' << ve("temperature_measured") << ',' << ve("density") << ',' << ve("u") << ','
+          << ve("p") << ',' << ve("v") << ',' << ve("h") << ',' << num(s["tau_alpha"]["value"]) << ','
+          << (s["tau_alpha"]["reached"].get<bool>() ? "true" : "false") << ','
+          << num(s["tau_alpha"]["lower_bound"]) << ',' << num(s["other_fraction"]) << ','
+          << (s["equilibrated"].get<bool>() ? "true" : "false") << ",\"" << flags << "\"\n";
+      for (auto it = s["concentrations"].begin(); it != s["concentrations"].end(); ++it) {
+        const auto d = defs[it.key()];
+        conc << t << ',' << it.key() << ',' << d.first << ',' << (d.second >= 0 ? std::to_string(d.second) : "")
+             << ',' << num((*it)["mean"]) << ',' << num((*it)["error"]) << '\n';
+      }
+      for (auto it = s["species_energy"].begin(); it != s["species_energy"].end(); ++it)
+        energy << t << ',' << it.key() << ',' << num((*it)["mean"]) << ',' << num((*it)["error"]) << '\n';
+      const auto& ct = s["isf_curve"]["t"];
+      const auto& cf = s["isf_curve"]["F"];
+      for (std::size_t k = 0; k < ct.size(); ++k) isf << t << ',' << num(ct[k]) << ',' << num(cf[k]) << '\n';
+    }
+    write_text_atomic(dir + "/measurements_summary.csv", sum.str());
+    write_text_atomic(dir + "/measurements_concentrations.csv", conc.str());
+    write_text_atomic(dir + "/measurements_isf.csv", isf.str());
+    write_text_atomic(dir + "/measurements_species_energy.csv", energy.str());
+  }
+
+  RunConfig c_;
+  const ModelInfo& m_;
+  int R_ = 0, N_ = 0;
+  long samples_ = 0, overflow_neighbors_ = 0;
+  BatchState state_;
+  std::vector<int> nn_;
+  std::vector<real> u_i_;
+  std::vector<double> obs_;
+  std::vector<std::vector<int>> isf_index_;
+  std::vector<std::vector<BlockAccumulator>> scalars_, bins_;
+  std::vector<std::vector<double>> bin_energy_sum_, bin_energy_sq_;
+  std::vector<std::vector<long>> bin_energy_count_;
+  std::vector<analysis::SelfIsfAccumulator> isf_;
+};
+
+std::unique_ptr<ProductionSampler> make_standard_sampler(const RunConfig& config) {
+  return std::make_unique<StandardSampler>(config);
+}
+
 }  // namespace vitrify

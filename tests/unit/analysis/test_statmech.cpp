@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -88,6 +89,7 @@ void add_species_pulls(std::map<std::string, PullStats>& pulls, const json& a,
 void expect_unit_pulls(const std::map<std::string, PullStats>& pulls, size_t min_samples) {
   for (const auto& [key, p] : pulls) {
     ASSERT_GE(p.values.size(), min_samples) << key;
+    std::printf("  pulls %-20s n=%zu mean=%+.3f sd=%.3f\n", key.c_str(), p.values.size(), p.mean(), p.sd());
     // With n ~ 200 samples the mean has sd 0.07 and the sd about 0.05.
     EXPECT_LT(std::abs(p.mean()), 0.3) << key << " mean pull " << p.mean();
     EXPECT_GT(p.sd(), 0.8) << key << " pull width " << p.sd();
@@ -334,6 +336,7 @@ TEST(Statmech, GridHeatCapacityAndEntropyAreConsistentWithTheModel) {
     const json& entropy = grid["entropy"]["value"];
     const json& t = grid["temperature"];
     for (size_t i = 1; i + 1 < t.size(); i += 7) {
+      if (t[i].get<double>() < 0.08) continue;  // the grid is too coarse for differences there
       const double dt = t[i + 1].get<double>() - t[i - 1].get<double>();
       const double fd = (model[i + 1].get<double>() - model[i - 1].get<double>()) / dt;
       EXPECT_NEAR(c[i].get<double>(), fd, 2e-3 * std::max(1.0, std::abs(fd))) << s.model << " T=" << t[i];
@@ -353,9 +356,16 @@ TEST(Statmech, GridHeatCapacityAndEntropyAreConsistentWithTheModel) {
         EXPECT_NEAR(entropy[i].get<double>(), expected, 1e-6) << t[i];
       }
     } else {
-      // NVT: the model C_v tends to d/2 = 1 as T -> 0 and has a peak.
-      EXPECT_FALSE(a["thermodynamics"]["heat_capacity_peak"].is_null());
-      EXPECT_NEAR(c[0].get<double>(), 1.0, 0.05);
+      // NVT with the paper's Table II: a C_v peak near T = 0.1 below the simulated range and a
+      // negative C_v (failed extrapolation) below about T = 0.05 (paper, Section V.B).
+      const json& peak = a["thermodynamics"]["heat_capacity_peak"];
+      ASSERT_FALSE(peak.is_null());
+      EXPECT_GT(peak["temperature"].get<double>(), 0.06);
+      EXPECT_LT(peak["temperature"].get<double>(), 0.12);
+      EXPECT_FALSE(peak["at_grid_edge"].get<bool>());
+      const json& negative = a["thermodynamics"]["heat_capacity_negative_below"];
+      ASSERT_FALSE(negative.is_null());
+      EXPECT_LT(negative.get<double>(), 0.05);
     }
   }
 }
