@@ -65,9 +65,8 @@ void check_shapes(const Matrix& design, size_t n_data) {
   if (design.rows() != static_cast<int>(n_data))
     throw std::invalid_argument("linear fit: design rows != number of data points");
   if (design.rows() < design.cols())
-    throw std::invalid_argument("linear fit: fewer data points (" +
-                                std::to_string(design.rows()) + ") than parameters (" +
-                                std::to_string(design.cols()) + ")");
+    throw std::invalid_argument("linear fit: fewer data points (" + std::to_string(design.rows()) +
+                                ") than parameters (" + std::to_string(design.cols()) + ")");
 }
 
 std::vector<double> apply(const Matrix& m, const std::vector<double>& v) {

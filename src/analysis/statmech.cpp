@@ -89,7 +89,7 @@ struct SpeciesWork {
   std::vector<int> fit_points;    // state-point indices in the fit
   bool fitted = false;
   std::string exclusion_reason;
-  LinearFit fit;            // F = H - T ln g: parameters (H, ln g)
+  LinearFit fit;             // F = H - T ln g: parameters (H, ln g)
   double error_scale = 1.0;  // sqrt(reduced chi2) when errors are inflated, else 1
   int parameter_index = -1;  // H at this index of theta, ln g at +1
   // Validation.
@@ -262,9 +262,8 @@ std::vector<double> evaluate_model(const ModelLayout& layout, const std::vector<
       enthalpy += group_enthalpy(groups[gi], t);
       const GroupWork& gw = (*layout.groups)[gi];
       if (!layout.npt)
-        energy += gw.energy_ok
-                      ? 0.5 * theta[gw.energy_index] * group_neighbor_sum(groups[gi], t)
-                      : kNaN;
+        energy +=
+            gw.energy_ok ? 0.5 * theta[gw.energy_index] * group_neighbor_sum(groups[gi], t) : kNaN;
     }
     const double rho = theta[layout.density_index] + theta[layout.density_index + 1] * t;
     at(q.c_liq, k) = c_liq;
@@ -287,16 +286,15 @@ std::vector<double> evaluate_model(const ModelLayout& layout, const std::vector<
     // Cumulative integral from temps[0], then shift so that S(T_ref) = 0.
     std::vector<double> cumulative(nt, 0.0);
     for (size_t k = 1; k < nt; ++k)
-      cumulative[k] = cumulative[k - 1] + integrate_heat_capacity_over_t(
-                                              heat_capacity, temps[k - 1], temps[k],
-                                              kEntropyIntervalsPerSegment);
+      cumulative[k] =
+          cumulative[k - 1] + integrate_heat_capacity_over_t(heat_capacity, temps[k - 1], temps[k],
+                                                             kEntropyIntervalsPerSegment);
     // Integral from temps[0] to T_ref, through the grid segment that holds T_ref.
     size_t seg = 0;
     while (seg + 1 < nt && temps[seg + 1] <= entropy_reference) ++seg;
-    const double at_ref =
-        cumulative[seg] + integrate_heat_capacity_over_t(heat_capacity, temps[seg],
-                                                         entropy_reference,
-                                                         4 * kEntropyIntervalsPerSegment);
+    const double at_ref = cumulative[seg] + integrate_heat_capacity_over_t(
+                                                heat_capacity, temps[seg], entropy_reference,
+                                                4 * kEntropyIntervalsPerSegment);
     for (size_t k = 0; k < nt; ++k) at(q.entropy, k) = cumulative[k] - at_ref;
   }
   return out;
@@ -309,7 +307,8 @@ void check_options(const AnalyzeOptions& o) {
   if (o.grid_points < 2) options_error("grid_points", "must be >= 2");
   if (o.grid_points > 100000) options_error("grid_points", "must be <= 100000");
   if (o.normalization != "group" && o.normalization != "tracked")
-    options_error("normalization", "expected \"group\" or \"tracked\", got \"" + o.normalization + "\"");
+    options_error("normalization",
+                  "expected \"group\" or \"tracked\", got \"" + o.normalization + "\"");
   if (o.min_temperatures < 3) options_error("min_temperatures", "must be >= 3");
   if (!(o.max_relative_error > 0.0)) options_error("max_relative_error", "must be > 0");
   if (o.validation_criterion != "statistical" && o.validation_criterion != "practical" &&
@@ -372,7 +371,8 @@ void fit_species(SpeciesWork& sw, const std::vector<StatePointMeasurement>& sp,
   }
   sw.fit = weighted_linear_fit(design, y, sigma);
   sw.fitted = true;
-  if (opt.inflate_errors && sw.fit.reduced_chi2 > 1.0) sw.error_scale = std::sqrt(sw.fit.reduced_chi2);
+  if (opt.inflate_errors && sw.fit.reduced_chi2 > 1.0)
+    sw.error_scale = std::sqrt(sw.fit.reduced_chi2);
   // Validation.
   sw.worst_pull = 0.0;
   sw.worst_ratio = 0.0;
@@ -392,14 +392,14 @@ void fit_species(SpeciesWork& sw, const std::vector<StatePointMeasurement>& sp,
   if (!(sw.fit.p_value >= opt.p_value_min))
     stat_reasons.push_back("chi2 p-value " + fmt(sw.fit.p_value, 3) + " < " + fmt(opt.p_value_min));
   if (std::abs(sw.worst_pull) > opt.z_max)
-    stat_reasons.push_back("worst |pull| " + fmt(std::abs(sw.worst_pull), 3) + " at T = " +
-                           fmt(sw.worst_pull_t) + " > " + fmt(opt.z_max));
+    stat_reasons.push_back("worst |pull| " + fmt(std::abs(sw.worst_pull), 3) +
+                           " at T = " + fmt(sw.worst_pull_t) + " > " + fmt(opt.z_max));
   sw.statistical_pass = stat_reasons.empty();
   sw.practical_pass = std::abs(sw.worst_ratio) <= opt.relative_tolerance;
-  const std::string practical_reason =
-      "measured C_s/C_r deviates from the fit by " + fmt(100 * std::abs(sw.worst_ratio), 3) +
-      " % at T = " + fmt(sw.worst_ratio_t) + " (tolerance " + fmt(100 * opt.relative_tolerance) +
-      " %)";
+  const std::string practical_reason = "measured C_s/C_r deviates from the fit by " +
+                                       fmt(100 * std::abs(sw.worst_ratio), 3) +
+                                       " % at T = " + fmt(sw.worst_ratio_t) + " (tolerance " +
+                                       fmt(100 * opt.relative_tolerance) + " %)";
   std::string stat_reason;
   for (size_t i = 0; i < stat_reasons.size(); ++i) stat_reason += (i ? "; " : "") + stat_reasons[i];
   if (opt.validation_criterion == "statistical") {
@@ -407,14 +407,15 @@ void fit_species(SpeciesWork& sw, const std::vector<StatePointMeasurement>& sp,
     sw.verdict = sw.passes ? "statistically consistent" : stat_reason;
   } else if (opt.validation_criterion == "practical") {
     sw.passes = sw.practical_pass;
-    sw.verdict = sw.passes ? "within the practical tolerance: " + practical_reason : practical_reason;
+    sw.verdict =
+        sw.passes ? "within the practical tolerance: " + practical_reason : practical_reason;
   } else {
     sw.passes = sw.statistical_pass || sw.practical_pass;
     if (sw.statistical_pass)
       sw.verdict = "statistically consistent";
     else if (sw.practical_pass)
-      sw.verdict = "statistically rejected (" + stat_reason + ") but within the practical tolerance: " +
-                   practical_reason;
+      sw.verdict = "statistically rejected (" + stat_reason +
+                   ") but within the practical tolerance: " + practical_reason;
     else
       sw.verdict = stat_reason + "; " + practical_reason;
   }
@@ -442,8 +443,9 @@ TauFit fit_relaxation(const std::vector<int>& points, const std::vector<double>&
   tf.y = y;
   tf.y_error = y_error;
   if (points.size() < 3) {
-    tf.reason = "fewer than three state points with tau_alpha reached, equilibrated and C_liq > 0 (" +
-                std::to_string(points.size()) + ")";
+    tf.reason =
+        "fewer than three state points with tau_alpha reached, equilibrated and C_liq > 0 (" +
+        std::to_string(points.size()) + ")";
     return tf;
   }
   const Matrix design = straight_line_design(x);
@@ -489,7 +491,8 @@ json compare_thermo(const std::vector<double>& temps, const std::vector<double>&
   const size_t n = temps.size();
   bool all_errors = true;
   for (size_t i = 0; i < n; ++i)
-    if (!(model_error[i] * model_error[i] + measured_error[i] * measured_error[i] > 0)) all_errors = false;
+    if (!(model_error[i] * model_error[i] + measured_error[i] * measured_error[i] > 0))
+      all_errors = false;
   std::vector<double> w(n, 1.0);
   double sw = 0.0, swd = 0.0;
   for (size_t i = 0; i < n; ++i) {
@@ -525,8 +528,7 @@ json compare_thermo(const std::vector<double>& temps, const std::vector<double>&
   }
   const int dof = static_cast<int>(n) - (with_constant ? 1 : 0);
   json out;
-  out["additive_constant"] =
-      with_constant ? value_error(constant, constant_error) : json(nullptr);
+  out["additive_constant"] = with_constant ? value_error(constant, constant_error) : json(nullptr);
   out["temperature"] = column(temps);
   out["model_plus_constant"] = column_pair(
       [&] {
@@ -665,7 +667,7 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       GroupWork g;
       g.type = type;
       g.name = type < static_cast<int>(m.particle_types.size()) ? m.particle_types[type]
-                                                               : "type" + std::to_string(type);
+                                                                : "type" + std::to_string(type);
       group_of_type[type] = 0;
       groups.push_back(g);
     }
@@ -707,7 +709,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     if (!found) {
       std::string names;
       for (const GroupWork& g : groups) names += (names.empty() ? "" : ", ") + g.name;
-      options_error("reference." + group_name, "no group \"" + group_name + "\" (groups: " + names + ")");
+      options_error("reference." + group_name,
+                    "no group \"" + group_name + "\" (groups: " + names + ")");
     }
   }
   for (GroupWork& g : groups) {
@@ -728,7 +731,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       double best = -1.0;
       for (int s : g.species) {
         double min_c = INFINITY;
-        for (int k : fit_points) min_c = std::min(min_c, sp[k].concentrations.at(m.species[s].name).mean);
+        for (int k : fit_points)
+          min_c = std::min(min_c, sp[k].concentrations.at(m.species[s].name).mean);
         if (min_c > best) {
           best = min_c;
           ref_name = m.species[s].name;
@@ -743,8 +747,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       if (!(c.mean > 0.0))
         throw InputError("measurements.json: state_points[" + std::to_string(sp[k].index) +
                          "].concentrations." + ref_name + ": reference species of group " + g.name +
-                         " is absent (concentration " + fmt(c.mean) + ") at T = " +
-                         fmt(sp[k].temperature) + "; choose another reference");
+                         " is absent (concentration " + fmt(c.mean) +
+                         ") at T = " + fmt(sp[k].temperature) + "; choose another reference");
     }
     // Group fractions.
     double sum_total = 0.0, sum_tracked = 0.0;
@@ -765,6 +769,13 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
   }
 
   // ---- free energies ----------------------------------------------------------------------------
+  // Input with every concentration error zero is treated as exact (relative error floor); when
+  // errors are given elsewhere, a zero error on a nonzero concentration cannot be weighted and
+  // that point is left out of the species' fit.
+  bool exact_input = true;
+  for (int k : fit_points)
+    for (const auto& [name, value] : sp[k].concentrations)
+      if (value.error > 0.0) exact_input = false;
   for (SpeciesWork& sw : species) {
     sw.free_energy.assign(n_sp, kNaN);
     sw.free_energy_error.assign(n_sp, kNaN);
@@ -790,6 +801,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       sw.free_energy_error[k] = t * std::sqrt(rel * rel + rel_r * rel_r);
       if (!used[k]) {
         sw.note[k] = "state point excluded";
+      } else if (c.error == 0.0 && !exact_input) {
+        sw.note[k] = "zero error on a nonzero concentration (cannot be weighted)";
       } else if (c.error / c.mean > opt.max_relative_error) {
         sw.note[k] = "relative error " + fmt(c.error / c.mean, 3) + " > max_relative_error";
       } else {
@@ -884,7 +897,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       y[i] = theta[species[ids[i]].parameter_index + 1];
       select(i, species[ids[i]].parameter_index + 1) = 1.0;
       for (int j = 0; j < n; ++j)
-        data_cov(i, j) = cov(species[ids[i]].parameter_index + 1, species[ids[j]].parameter_index + 1);
+        data_cov(i, j) =
+            cov(species[ids[i]].parameter_index + 1, species[ids[j]].parameter_index + 1);
     }
     try {
       g.gaussian_fit = generalized_linear_fit(design, y, data_cov);
@@ -913,7 +927,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       }
     const Matrix own = cross * map.transpose();
     for (int i = 0; i < 2; ++i)
-      for (int j = 0; j < 2; ++j) cov(g.gaussian_index + i, g.gaussian_index + j) = scale * scale * own(i, j);
+      for (int j = 0; j < 2; ++j)
+        cov(g.gaussian_index + i, g.gaussian_index + j) = scale * scale * own(i, j);
   }
 
   // ---- density: rho(T) = a0 + a1 T (NPT, weighted linear fit) or constant (NVT) ---------------
@@ -941,7 +956,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       theta[density_index] = fit.parameters[0];
       theta[density_index + 1] = fit.parameters[1];
       for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 2; ++j) cov(density_index + i, density_index + j) = fit.covariance(i, j);
+        for (int j = 0; j < 2; ++j)
+          cov(density_index + i, density_index + j) = fit.covariance(i, j);
     } else {
       form = "constant: rho(T) = a0 (fixed volume), a1 = 0";
       Matrix design(static_cast<int>(t.size()), 1, 1.0);
@@ -956,18 +972,20 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       theta[density_index + 1] = 0.0;
       cov(density_index, density_index) = fit.covariance(0, 0);
     }
-    density_json = {{"form", form},
-                    {"weighting", weighting},
-                    {"a0", value_error(theta[density_index], std::sqrt(cov(density_index, density_index)))},
-                    {"a1", value_error(theta[density_index + 1],
-                                       std::sqrt(cov(density_index + 1, density_index + 1)))},
-                    {"covariance", matrix_json(fit.covariance)},
-                    {"reduced_chi2", num(fit.reduced_chi2)},
-                    {"temperature_range", range_json(t_lo, t_hi)},
-                    {"units", "a0: sigma^-d, a1: sigma^-d per unit T"}};
+    density_json = {
+        {"form", form},
+        {"weighting", weighting},
+        {"a0", value_error(theta[density_index], std::sqrt(cov(density_index, density_index)))},
+        {"a1", value_error(theta[density_index + 1],
+                           std::sqrt(cov(density_index + 1, density_index + 1)))},
+        {"covariance", matrix_json(fit.covariance)},
+        {"reduced_chi2", num(fit.reduced_chi2)},
+        {"temperature_range", range_json(t_lo, t_hi)},
+        {"units", "a0: sigma^-d, a1: sigma^-d per unit T"}};
   }
 
-  // ---- measured C_liq, xi at every state point ---------------------------------------------------
+  // ---- measured C_liq, xi at every state point
+  // ---------------------------------------------------
   std::vector<double> c_liq_meas(n_sp, 0.0), c_liq_meas_err(n_sp, 0.0), xi_meas(n_sp, kNaN),
       xi_meas_err(n_sp, kNaN);
   const double inv_d = 1.0 / m.dimension;
@@ -988,7 +1006,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     }
   }
 
-  // ---- relaxation: ln tau = mu xi/T + c -----------------------------------------------------------
+  // ---- relaxation: ln tau = mu xi/T + c
+  // -----------------------------------------------------------
   json relaxation_excluded = json::array();
   std::vector<int> tau_points;
   bool tau_errors = true;
@@ -998,9 +1017,12 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     if (!sp[k].tau_alpha.reached) reasons.push_back("tau_alpha not reached");
     if (!(c_liq_meas[k] > 0.0)) reasons.push_back("C_liq = 0");
     if (!reasons.empty()) {
-      json e = {{"temperature", sp[k].temperature}, {"input_index", sp[k].index}, {"reasons", reasons}};
-      e["lower_bound"] = sp[k].tau_alpha.lower_bound ? json(*sp[k].tau_alpha.lower_bound) : json(nullptr);
-      e["tau_alpha_measured"] = sp[k].tau_alpha.value ? json(*sp[k].tau_alpha.value) : json(nullptr);
+      json e = {
+          {"temperature", sp[k].temperature}, {"input_index", sp[k].index}, {"reasons", reasons}};
+      e["lower_bound"] =
+          sp[k].tau_alpha.lower_bound ? json(*sp[k].tau_alpha.lower_bound) : json(nullptr);
+      e["tau_alpha_measured"] =
+          sp[k].tau_alpha.value ? json(*sp[k].tau_alpha.value) : json(nullptr);
       relaxation_excluded.push_back(e);
       continue;
     }
@@ -1054,7 +1076,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       Matrix design(static_cast<int>(y.size()), 1);
       for (size_t i = 0; i < y.size(); ++i) design(static_cast<int>(i), 0) = n_col[i];
       try {
-        g.energy_fit = all_errors ? weighted_linear_fit(design, y, err) : unweighted_linear_fit(design, y);
+        g.energy_fit =
+            all_errors ? weighted_linear_fit(design, y, err) : unweighted_linear_fit(design, y);
         g.energy_ok = true;
         theta[g.energy_index] = g.energy_fit.parameters[0];
         cov(g.energy_index, g.energy_index) = g.energy_fit.covariance(0, 0);
@@ -1064,7 +1087,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     }
   }
 
-  // ---- the model ---------------------------------------------------------------------------------
+  // ---- the model
+  // ---------------------------------------------------------------------------------
   ModelLayout layout;
   layout.dimension = m.dimension;
   layout.npt = npt;
@@ -1117,10 +1141,11 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
   std::vector<double> grid_t(opt.grid_points);
   for (int i = 0; i < opt.grid_points; ++i)
     grid_t[i] = grid_lo + (grid_hi - grid_lo) * i / (opt.grid_points - 1);
-  const double t_ref = opt.entropy_reference_temperature ? *opt.entropy_reference_temperature : t_hi;
+  const double t_ref =
+      opt.entropy_reference_temperature ? *opt.entropy_reference_temperature : t_hi;
   const PropagatedValues on_grid = propagate_errors(
-      [&](const std::vector<double>& th) { return evaluate_model(layout, th, grid_t, t_ref); }, theta,
-      cov);
+      [&](const std::vector<double>& th) { return evaluate_model(layout, th, grid_t, t_ref); },
+      theta, cov);
   const size_t n_grid = grid_t.size();
   auto grid_column = [&](int quantity) {
     std::vector<double> v(n_grid), e(n_grid);
@@ -1154,9 +1179,10 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
                   {"entropy", "k_B per particle"},
                   {"mu", "epsilon/sigma"}};
   out["options"] = options_json(opt);
-  out["temperature_range"] = {{"measured", range_json(sp.front().temperature, sp.back().temperature)},
-                              {"fitted", range_json(t_lo, t_hi)},
-                              {"grid", range_json(grid_lo, grid_hi)}};
+  out["temperature_range"] = {
+      {"measured", range_json(sp.front().temperature, sp.back().temperature)},
+      {"fitted", range_json(t_lo, t_hi)},
+      {"grid", range_json(grid_lo, grid_hi)}};
   out["state_points"] = state_points_json;
   out["excluded_state_points"] = excluded_json;
 
@@ -1170,8 +1196,9 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     s["reference"] = sw.is_reference;
     s["liquid"] = sw.liquid;
     json fe;
-    fe["temperature"] = column(eval_t.size() ? std::vector<double>(eval_t.begin(), eval_t.begin() + n_sp)
-                                             : std::vector<double>());
+    fe["temperature"] =
+        column(eval_t.size() ? std::vector<double>(eval_t.begin(), eval_t.begin() + n_sp)
+                             : std::vector<double>());
     fe["value"] = column(sw.free_energy);
     fe["error"] = column(sw.free_energy_error);
     std::vector<double> fitted(n_sp, kNaN), pull(n_sp, kNaN);
@@ -1212,8 +1239,9 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       fit["H"] = value_error(theta[p], h_err);
       fit["ln_g"] = value_error(theta[p + 1], lng_err);
       fit["g"] = value_error(std::exp(theta[p + 1]), std::exp(theta[p + 1]) * lng_err);
-      fit["covariance_H_ln_g"] = json::array({json::array({num(cov(p, p)), num(cov(p, p + 1))}),
-                                              json::array({num(cov(p + 1, p)), num(cov(p + 1, p + 1))})});
+      fit["covariance_H_ln_g"] =
+          json::array({json::array({num(cov(p, p)), num(cov(p, p + 1))}),
+                       json::array({num(cov(p + 1, p)), num(cov(p + 1, p + 1))})});
       fit["errors_inflated_by"] = sw.error_scale;
       std::vector<double> ts;
       for (int k : sw.fit_points) ts.push_back(sp[k].temperature);
@@ -1265,12 +1293,14 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       const PropagatedValues derived = propagate_errors(
           [&](const std::vector<double>& v) {
             const double n_mp = -v[0] / (2 * v[1]);
-            return std::vector<double>{n_mp, -1.0 / (2 * v[1]), -v[1] * (n_ref - n_mp) * (n_ref - n_mp)};
+            return std::vector<double>{n_mp, -1.0 / (2 * v[1]),
+                                       -v[1] * (n_ref - n_mp) * (n_ref - n_mp)};
           },
           {b, q}, bq);
       gauss["status"] = "fitted";
-      gauss["reason"] = "ln g(n) = c - (n - n_mp)^2 / (2 sigma2), generalised least squares on the "
-                        "fitted ln g (full covariance), c fixed by ln g(reference) = 0";
+      gauss["reason"] =
+          "ln g(n) = c - (n - n_mp)^2 / (2 sigma2), generalised least squares on the "
+          "fitted ln g (full covariance), c fixed by ln g(reference) = 0";
       gauss["n_mp"] = value_error(derived.value[0], derived.error[0]);
       gauss["sigma2"] = value_error(derived.value[1], derived.error[1]);
       gauss["c"] = value_error(derived.value[2], derived.error[2]);
@@ -1323,19 +1353,22 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     if (!every_group_tested)
       reason = "a group has no fitted species";
     else if (!failed.empty())
-      reason = std::to_string(failed.size()) + " species fail the criterion: " +
-               failed[0]["species"].get<std::string>() + " (" + failed[0]["reason"].get<std::string>() + ")" +
+      reason = std::to_string(failed.size()) +
+               " species fail the criterion: " + failed[0]["species"].get<std::string>() + " (" +
+               failed[0]["reason"].get<std::string>() + ")" +
                (failed.size() > 1 ? " and others" : "");
     else
       reason = "all " + std::to_string(passed.size()) + " fitted species pass the criterion" +
-               (untested.empty() ? "" : "; " + std::to_string(untested.size()) +
-                                            " species have too few data to be tested (listed)");
+               (untested.empty() ? ""
+                                 : "; " + std::to_string(untested.size()) +
+                                       " species have too few data to be tested (listed)");
     out["validation"] = {
         {"validated", validated},
         {"reason", reason},
         {"criterion",
          {{"name", opt.validation_criterion},
-          {"statistical", "chi2 p-value >= " + fmt(opt.p_value_min) + " and every |pull| <= " + fmt(opt.z_max)},
+          {"statistical",
+           "chi2 p-value >= " + fmt(opt.p_value_min) + " and every |pull| <= " + fmt(opt.z_max)},
           {"practical", "every measured C_s/C_r reproduced by exp(-(H - T ln g)/T) within " +
                             fmt(100 * opt.relative_tolerance) + " %"},
           {"either", "a species passes when it meets the statistical or the practical test"},
@@ -1472,7 +1505,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
     rel["liquid_species"] = liquid_names;
     rel["liquid_species_missing_from_model"] = liquid_missing;
     rel["status"] = tau_fit.ok ? "fitted" : "not fitted";
-    rel["reason"] = tau_fit.ok ? "ln tau_alpha = mu xi/T + c over the listed state points" : tau_fit.reason;
+    rel["reason"] =
+        tau_fit.ok ? "ln tau_alpha = mu xi/T + c over the listed state points" : tau_fit.reason;
     rel["weighting"] = tau_fit.weighting;
     rel["excluded"] = relaxation_excluded;
     // Predicted tau_alpha where it was not reached: consistency with the measured lower bound.
@@ -1491,8 +1525,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       rel["mu"] = value_error(mu, std::sqrt(c(1, 1)));
       rel["c"] = value_error(intercept, std::sqrt(c(0, 0)));
       rel["exp_c"] = value_error(std::exp(intercept), std::exp(intercept) * std::sqrt(c(0, 0)));
-      rel["covariance_mu_c"] = json::array({json::array({num(c(1, 1)), num(c(0, 1))}),
-                                            json::array({num(c(0, 1)), num(c(0, 0))})});
+      rel["covariance_mu_c"] = json::array(
+          {json::array({num(c(1, 1)), num(c(0, 1))}), json::array({num(c(0, 1)), num(c(0, 0))})});
       rel["chi2"] = num(tau_fit.fit.chi2);
       rel["dof"] = tau_fit.fit.dof;
       rel["reduced_chi2"] = num(tau_fit.fit.reduced_chi2);
@@ -1536,8 +1570,9 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
                   {"tau_alpha_predicted", num(std::exp(pred))},
                   {"ratio_predicted_over_measured", num(std::exp(pred - y))},
                   {"pull", num((y - pred) / std::sqrt(var_pred + var_meas))},
-                  {"note", "prediction from the measured xi at that temperature and the refit "
-                           "(mu, c); pull = (measured - predicted)/sqrt(var_pred + var_meas)"}};
+                  {"note",
+                   "prediction from the measured xi at that temperature and the refit "
+                   "(mu, c); pull = (measured - predicted)/sqrt(var_pred + var_meas)"}};
         } else {
           hold = {{"status", "not done"}, {"reason", "refit failed: " + refit.reason}};
         }
@@ -1625,12 +1660,12 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       cm[i] = point_value(qi.heat_capacity, n_sp + i);
       cm_e[i] = point_error(qi.heat_capacity, n_sp + i);
     }
-    json fd_json = {{"temperature", column(mid_t)},
-                    {"finite_difference", column_pair(fd, fd_e)},
-                    {"model", column_pair(cm, cm_e)},
-                    {"note", std::string("finite differences of the measured ") +
-                                 (npt ? "h = u + p v" : "u") +
-                                 " between neighbouring fitted temperatures, at the midpoints"}};
+    json fd_json = {
+        {"temperature", column(mid_t)},
+        {"finite_difference", column_pair(fd, fd_e)},
+        {"model", column_pair(cm, cm_e)},
+        {"note", std::string("finite differences of the measured ") + (npt ? "h = u + p v" : "u") +
+                     " between neighbouring fitted temperatures, at the midpoints"}};
     // Peak and breakdown of the model heat capacity on the grid.
     auto [cv, ce] = grid_column(qi.heat_capacity);
     int peak = -1;
@@ -1657,14 +1692,16 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       th["kind"] = "enthalpy (NPT, paper's Eq. 14)";
       th["heat_capacity_kind"] = "C_p";
       th["model_definition"] =
-          "h_qs(T) = sum_s C_s(T) H_s (Eq. 7 concentrations, fitted H and g); C_p,model = d h_qs/dT "
+          "h_qs(T) = sum_s C_s(T) H_s (Eq. 7 concentrations, fitted H and g); C_p,model = d "
+          "h_qs/dT "
           "(analytic); compared with h_sys = u + p v plus the best additive constant C";
       auto model_average = [&](const std::vector<double>& w) {
         return propagate_errors(
                    [&](const std::vector<double>& th_) {
                      const std::vector<double> v = evaluate_model(layout, th_, ft, 0.0);
                      double sum = 0.0;
-                     for (size_t i = 0; i < w.size(); ++i) sum += w[i] * v[qi.enthalpy * ft.size() + i];
+                     for (size_t i = 0; i < w.size(); ++i)
+                       sum += w[i] * v[qi.enthalpy * ft.size() + i];
                      return std::vector<double>{sum};
                    },
                    theta, cov)
@@ -1678,7 +1715,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
         for (const SpeciesWork& sw : species) {
           if (!sw.fitted) continue;
           const MeasuredValue c = sp[fit_points[i]].concentrations.at(sw.def->name);
-          const double h = theta[sw.parameter_index], he = std::sqrt(cov(sw.parameter_index, sw.parameter_index));
+          const double h = theta[sw.parameter_index],
+                       he = std::sqrt(cov(sw.parameter_index, sw.parameter_index));
           hm[i] += c.mean * h;
           var += h * h * c.error * c.error + c.mean * c.mean * he * he;
         }
@@ -1690,7 +1728,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
           for (const SpeciesWork& sw : species) {
             if (!sw.fitted) continue;
             const double c_err = sp[fit_points[i]].concentrations.at(sw.def->name).error;
-            var_c += w[i] * w[i] * theta[sw.parameter_index] * theta[sw.parameter_index] * c_err * c_err;
+            var_c +=
+                w[i] * w[i] * theta[sw.parameter_index] * theta[sw.parameter_index] * c_err * c_err;
           }
         const double h_part =
             propagate_errors(
@@ -1719,15 +1758,17 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       for (const GroupWork& g : groups) {
         json e = {{"group", g.name}, {"status", g.energy_ok ? "fitted" : "not fitted"}};
         if (g.energy_ok) {
-          e["e"] = value_error(g.energy_fit.parameters[0], std::sqrt(g.energy_fit.covariance(0, 0)));
+          e["e"] =
+              value_error(g.energy_fit.parameters[0], std::sqrt(g.energy_fit.covariance(0, 0)));
           e["chi2"] = num(g.energy_fit.chi2);
           e["dof"] = g.energy_fit.dof;
           e["reduced_chi2"] = num(g.energy_fit.reduced_chi2);
           e["n_points"] = g.energy_points;
           e["temperature_range"] = range_json(g.energy_t_lo, g.energy_t_hi);
           e["units"] = "epsilon per neighbour";
-          e["note"] = "E_s = e n_s through the origin, every species_energy value of the fitted "
-                      "state points (weighted when all errors are given)";
+          e["note"] =
+              "E_s = e n_s through the origin, every species_energy value of the fitted "
+              "state points (weighted when all errors are given)";
         } else {
           e["e"] = nullptr;
           e["reason"] = g.energy_reason;
@@ -1743,7 +1784,8 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
                      [&](const std::vector<double>& th_) {
                        const std::vector<double> v = evaluate_model(layout, th_, ft, 0.0);
                        double sum = 0.0;
-                       for (size_t i = 0; i < w.size(); ++i) sum += w[i] * v[qi.energy * ft.size() + i];
+                       for (size_t i = 0; i < w.size(); ++i)
+                         sum += w[i] * v[qi.energy * ft.size() + i];
                        return std::vector<double>{sum};
                      },
                      theta, cov)

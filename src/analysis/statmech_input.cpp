@@ -1,9 +1,10 @@
+#include "vitrify/analysis/statmech_input.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
 
-#include "vitrify/analysis/statmech_input.hpp"
 #include "vitrify/core/error.hpp"
 
 namespace vitrify::analysis {
@@ -174,9 +175,9 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
       if (!sp.concentrations.count(s.name))
         fail(path + ".concentrations." + s.name, "missing field (tracked species)");
     if (std::abs(sum - 1.0) > concentration_tolerance)
-      fail(path + ".concentrations",
-           "not normalised: the concentrations sum to " + number_text(sum) +
-               " (expected 1 within " + number_text(concentration_tolerance) + ")");
+      fail(path + ".concentrations", "not normalised: the concentrations sum to " +
+                                         number_text(sum) + " (expected 1 within " +
+                                         number_text(concentration_tolerance) + ")");
 
     if (p.contains("species_energy") && p["species_energy"].is_object()) {
       for (auto it = p["species_energy"].begin(); it != p["species_energy"].end(); ++it) {

@@ -69,7 +69,8 @@ double group_neighbor_sum_derivative(const QuasiSpeciesGroup& group, double temp
   }
   double covariance = 0.0;
   for (size_t s = 0; s < p.size(); ++s)
-    covariance += p[s] * (group.species[s].enthalpy - mean_h) * (group.species[s].neighbors - mean_n);
+    covariance +=
+        p[s] * (group.species[s].enthalpy - mean_h) * (group.species[s].neighbors - mean_n);
   return group.total_fraction * covariance / (temperature * temperature);
 }
 

@@ -54,8 +54,8 @@ void flatten_columns(const json& object, size_t n, const std::string& prefix, Ta
     const json& v = it.value();
     if (v.is_array() && v.size() == n) {
       table.add_column(name, v);
-    } else if (v.is_object() && v.contains("value") && v.contains("error") && v["value"].is_array() &&
-               v["value"].size() == n) {
+    } else if (v.is_object() && v.contains("value") && v.contains("error") &&
+               v["value"].is_array() && v["value"].size() == n) {
       table.add_column(name, v["value"]);
       table.add_column(name + "_error", v["error"]);
     } else if (v.is_object()) {
@@ -109,11 +109,34 @@ std::vector<std::string> write_analysis_tables(const json& analysis, const std::
   // One row per species.
   {
     Table t;
-    const std::vector<std::string> cols = {
-        "species", "group", "neighbors", "reference", "liquid", "status", "t_min", "t_max",
-        "n_points", "H", "H_error", "ln_g", "ln_g_error", "g", "g_error", "cov_H_ln_g", "chi2", "dof",
-        "reduced_chi2", "p_value", "worst_pull", "worst_pull_temperature", "worst_ratio_deviation",
-        "worst_ratio_temperature", "statistical_pass", "practical_pass", "passes", "reason"};
+    const std::vector<std::string> cols = {"species",
+                                           "group",
+                                           "neighbors",
+                                           "reference",
+                                           "liquid",
+                                           "status",
+                                           "t_min",
+                                           "t_max",
+                                           "n_points",
+                                           "H",
+                                           "H_error",
+                                           "ln_g",
+                                           "ln_g_error",
+                                           "g",
+                                           "g_error",
+                                           "cov_H_ln_g",
+                                           "chi2",
+                                           "dof",
+                                           "reduced_chi2",
+                                           "p_value",
+                                           "worst_pull",
+                                           "worst_pull_temperature",
+                                           "worst_ratio_deviation",
+                                           "worst_ratio_temperature",
+                                           "statistical_pass",
+                                           "practical_pass",
+                                           "passes",
+                                           "reason"};
     t.header = cols;
     for (const json& s : analysis.at("species")) {
       const json& f = s.at("fit");
@@ -172,20 +195,28 @@ std::vector<std::string> write_analysis_tables(const json& analysis, const std::
   // Concentrations, long format.
   {
     Table t;
-    t.header = {"temperature", "species", "used_in_fits", "measured", "measured_error",
-                "predicted", "predicted_error", "predicted_gaussian", "predicted_gaussian_error",
-                "residual", "pull"};
+    t.header = {"temperature",
+                "species",
+                "used_in_fits",
+                "measured",
+                "measured_error",
+                "predicted",
+                "predicted_error",
+                "predicted_gaussian",
+                "predicted_gaussian_error",
+                "residual",
+                "pull"};
     const json& c = analysis.at("concentrations");
     for (auto it = c.at("species").begin(); it != c.at("species").end(); ++it) {
       const json& s = it.value();
       for (size_t k = 0; k < c.at("temperature").size(); ++k)
-        t.rows.push_back({csv_field(c["temperature"][k]), csv_field(it.key()),
-                          csv_field(c["used_in_fits"][k]), csv_field(s["measured"]["value"][k]),
-                          csv_field(s["measured"]["error"][k]), csv_field(s["predicted"]["value"][k]),
-                          csv_field(s["predicted"]["error"][k]),
-                          csv_field(s["predicted_gaussian"]["value"][k]),
-                          csv_field(s["predicted_gaussian"]["error"][k]), csv_field(s["residual"][k]),
-                          csv_field(s["pull"][k])});
+        t.rows.push_back(
+            {csv_field(c["temperature"][k]), csv_field(it.key()), csv_field(c["used_in_fits"][k]),
+             csv_field(s["measured"]["value"][k]), csv_field(s["measured"]["error"][k]),
+             csv_field(s["predicted"]["value"][k]), csv_field(s["predicted"]["error"][k]),
+             csv_field(s["predicted_gaussian"]["value"][k]),
+             csv_field(s["predicted_gaussian"]["error"][k]), csv_field(s["residual"][k]),
+             csv_field(s["pull"][k])});
     }
     emit(t, "analysis_concentrations.csv");
   }

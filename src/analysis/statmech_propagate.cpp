@@ -41,7 +41,8 @@ PropagatedValues propagate_errors(
       if (!std::isfinite(jij)) finite = false;
       var += js(static_cast<int>(i), j) * jij;
     }
-    out.error[i] = finite ? std::sqrt(std::max(var, 0.0)) : std::numeric_limits<double>::quiet_NaN();
+    out.error[i] =
+        finite ? std::sqrt(std::max(var, 0.0)) : std::numeric_limits<double>::quiet_NaN();
   }
   return out;
 }

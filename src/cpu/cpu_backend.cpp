@@ -11,6 +11,9 @@
 #include "vitrify/engine/replica_engine.hpp"
 #include "vitrify/models/binary3d.hpp"
 #include "vitrify/models/hump2d.hpp"
+#if defined(VITRIFY_HAVE_CUDA)
+#include "vitrify/engine/cuda_backend.hpp"
+#endif
 
 namespace vitrify {
 
@@ -60,19 +63,22 @@ std::unique_ptr<Engine> make_engine(const std::string& backend, const std::strin
   if (backend == "cuda") {
     std::string why;
     if (!cuda_device_available(&why))
-      throw InputError("backend \"cuda\" requested but unavailable: " + why);
-    throw InputError(
-        "backend \"cuda\": the CUDA step loop is not implemented yet in this version; use "
-        "\"cpu\" or \"auto\"");
+      throw InputError("backend \"cuda\" requested but unavailable: " + why +
+                       " (use backend \"cpu\" or \"auto\")");
+#if defined(VITRIFY_HAVE_CUDA)
+    spdlog::info("backend cuda: {}", why);
+    return make_cuda_engine(model, settings);
+#endif
   }
   if (backend == "auto") {
     std::string why;
-    if (cuda_device_available(&why))
-      spdlog::warn("a CUDA device answers ({}) but the CUDA step loop is not implemented yet; "
-                   "running on the CPU",
-                   why);
-    else
-      spdlog::info("backend auto: running on the CPU ({})", why);
+    if (cuda_device_available(&why)) {  // always false in a build without CUDA
+#if defined(VITRIFY_HAVE_CUDA)
+      spdlog::info("backend auto: running on the CUDA device {}", why);
+      return make_cuda_engine(model, settings);
+#endif
+    }
+    spdlog::info("backend auto: running on the CPU ({})", why);
   } else if (backend != "cpu") {
     throw InputError("unknown backend \"" + backend + "\" (cpu, cuda, auto)");
   }

@@ -102,7 +102,7 @@ nlohmann::json run_bench(const RunConfig& c, const BenchOptions& o) {
   j["backend"] = engine->backend_name();
   j["device"] = engine->backend_name() == "cpu"
                     ? "CPU, " + std::to_string(omp_get_max_threads()) + " OpenMP threads"
-                    : engine->backend_name();
+                    : engine->device_name();
   j["dt"] = c.dt;
   j["skin"] = c.skin;
   j["warmup_steps"] = o.warmup_steps;

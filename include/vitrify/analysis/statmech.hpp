@@ -21,11 +21,10 @@
 // Units: reduced Lennard-Jones units throughout (energies epsilon, temperatures epsilon/k_B,
 // k_B = 1, lengths sigma, times tau).
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vitrify::analysis {
 

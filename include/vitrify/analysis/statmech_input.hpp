@@ -2,11 +2,10 @@
 // measurements.json as read by the analysis: parsed, checked and sorted by temperature. Every
 // problem throws vitrify::InputError with a message "measurements.json: <field path>: <reason>".
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vitrify::analysis {
 

@@ -42,7 +42,8 @@ double group_neighbor_sum_derivative(const QuasiSpeciesGroup& group, double temp
 double group_entropy(const QuasiSpeciesGroup& group, double temperature);
 
 // Integral of heat_capacity(T)/T from t_from to t_to (composite Simpson rule on `intervals`
-// intervals of ln T, exact for C(T) polynomial in ln T up to degree 3); negative when t_to < t_from.
+// intervals of ln T, exact for C(T) polynomial in ln T up to degree 3); negative when t_to <
+// t_from.
 double integrate_heat_capacity_over_t(const std::function<double(double)>& heat_capacity,
                                       double t_from, double t_to, int intervals = 256);
 

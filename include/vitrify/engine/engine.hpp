@@ -44,6 +44,8 @@ class Engine {
   virtual ~Engine() = default;
   virtual std::string backend_name() const = 0;
   virtual std::string model_name() const = 0;
+  // The hardware the engine runs on, for logs and benchmarks (CUDA: the GPU's name).
+  virtual std::string device_name() const { return backend_name(); }
   // Replaces the batch (allocates, builds every neighbour list, computes forces).
   virtual void set_state(const BatchState& state) = 0;
   virtual void get_state(BatchState& state) = 0;

@@ -29,6 +29,10 @@ class ReplicaEngine final : public Engine {
 
   std::string backend_name() const override { return Exec::name; }
   std::string model_name() const override { return model_name_; }
+  std::string device_name() const override {
+    if constexpr (Exec::host_memory) return Engine::device_name();
+    else return Exec::device_name();
+  }
 
   void set_state(const BatchState& s) override {
     if (s.dim != Model::dimension)
@@ -37,6 +41,7 @@ class ReplicaEngine final : public Engine {
     R_ = s.n_replicas;
     N_ = s.n;
     const std::size_t nt = static_cast<std::size_t>(R_) * N_;
+    if constexpr (!Exec::host_memory) require_device_memory(s);
     upload_particles(s);
     Exec::allocate(fx_, nt);
     Exec::allocate(fy_, nt);
@@ -96,20 +101,10 @@ class ReplicaEngine final : public Engine {
   }
 
   void run(long steps, double ramp_begin, double ramp_end) override {
-    const kernels::BatchView b = view();
-    const real dt = real(settings_.dt);
-    const long nt = static_cast<long>(R_) * N_;
-    const int npt = settings_.ensemble == Ensemble::kNPT;
-    for (long s = 0; s < steps; ++s) {
-      const double ramp =
-          steps > 1 ? ramp_begin + (ramp_end - ramp_begin) * double(s) / double(steps - 1)
-                    : ramp_end;
-      if (npt) exec_.launch(R_, kernels::ScaleBoxes{b, Exec::ptr(obs_)});
-      exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt});
-      update_neighbors(false);
-      compute_forces();
-      exec_.launch(nt, kernels::Kick{b, dt});
-      reduce_and_finish(ramp, /*apply=*/true);
+    if constexpr (!Exec::host_memory) {
+      run_device(steps, ramp_begin, ramp_end);
+    } else {
+      for (long s = 0; s < steps; ++s) step(ramp_at(s, steps, ramp_begin, ramp_end));
     }
   }
 
@@ -151,6 +146,118 @@ class ReplicaEngine final : public Engine {
   }
 
  private:
+  // Ramp fraction of step s of a run of `steps` steps.
+  static double ramp_at(long s, long steps, double ramp_begin, double ramp_end) {
+    return steps > 1 ? ramp_begin + (ramp_end - ramp_begin) * double(s) / double(steps - 1)
+                     : ramp_end;
+  }
+
+  // One velocity-Verlet step of every replica. lazy_overflow (device memory only): the
+  // neighbour-list overflow flags stay on the device (see run_device).
+  void step(double ramp, bool lazy_overflow = false) {
+    const kernels::BatchView b = view();
+    const real dt = real(settings_.dt);
+    const long nt = static_cast<long>(R_) * N_;
+    const int npt = settings_.ensemble == Ensemble::kNPT;
+    if (npt) exec_.launch(R_, kernels::ScaleBoxes{b, Exec::ptr(obs_)});
+    exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt});
+    update_neighbors(false, lazy_overflow);
+    compute_forces();
+    exec_.launch(nt, kernels::Kick{b, dt});
+    reduce_and_finish(ramp, /*apply=*/true);
+  }
+
+  // ---- device memory (Exec::host_memory == false) -----------------------------------------
+  // The host stays out of the step loop: every step launches the displacement check and the
+  // neighbour-build kernels, which return at once for replicas whose list is still valid, and
+  // nothing is read back. A build that overflowed a capacity leaves a truncated list behind,
+  // so the overflow flags are read once per block of kDeviceCheckInterval steps; the state at
+  // the start of the block (positions, velocities, images, boxes, observables) is kept in
+  // device memory, and on overflow it is restored, the capacities grown, every list rebuilt
+  // and the block run again. No result computed from a truncated list is ever kept. (The CPU
+  // path reads the flags after every build, at no cost, and is unchanged.)
+  static constexpr long kDeviceCheckInterval = 500;
+
+  void run_device(long steps, double ramp_begin, double ramp_end) {
+    for (long begin = 0; begin < steps; begin += kDeviceCheckInterval) {
+      const long end = std::min(steps, begin + kDeviceCheckInterval);
+      save_block_start();
+      for (int attempt = 0;; ++attempt) {
+        for (long s = begin; s < end; ++s)
+          step(ramp_at(s, steps, ramp_begin, ramp_end), /*lazy_overflow=*/true);
+        std::vector<int> flags;
+        Exec::download(flags, overflow_);
+        int all = 0;
+        for (int f : flags) all |= f;
+        if (all == 0) break;
+        restore_block_start();
+        if (all & kernels::kBoxTooSmall) {
+          std::string replicas;
+          for (int r = 0; r < R_; ++r)
+            if (flags[r] & kernels::kBoxTooSmall) replicas += " " + std::to_string(r);
+          throw SimulationError("replica(s)" + replicas + ": the box became smaller than twice " +
+                                "the neighbour-list radius " + std::to_string(list_radius()) +
+                                " during steps " + std::to_string(begin) + ".." +
+                                std::to_string(end - 1) + " of this run (state restored to step " +
+                                std::to_string(begin) + ")");
+        }
+        if (attempt > 8) throw SimulationError("neighbour-list overflow could not be resolved");
+        grow_capacities(all);
+        Exec::fill(overflow_, 0);
+        update_neighbors(true);
+        compute_forces();
+      }
+    }
+  }
+
+  void save_block_start() {
+    Exec::copy(start_x_, x_);
+    Exec::copy(start_y_, y_);
+    Exec::copy(start_z_, z_);
+    Exec::copy(start_vx_, vx_);
+    Exec::copy(start_vy_, vy_);
+    Exec::copy(start_vz_, vz_);
+    Exec::copy(start_img_x_, img_x_);
+    Exec::copy(start_img_y_, img_y_);
+    Exec::copy(start_img_z_, img_z_);
+    Exec::copy(start_box_, box_);
+    Exec::copy(start_obs_, obs_);
+  }
+
+  void restore_block_start() {
+    Exec::copy(x_, start_x_);
+    Exec::copy(y_, start_y_);
+    Exec::copy(z_, start_z_);
+    Exec::copy(vx_, start_vx_);
+    Exec::copy(vy_, start_vy_);
+    Exec::copy(vz_, start_vz_);
+    Exec::copy(img_x_, start_img_x_);
+    Exec::copy(img_y_, start_img_y_);
+    Exec::copy(img_z_, start_img_z_);
+    Exec::copy(box_, start_box_);
+    Exec::copy(obs_, start_obs_);
+  }
+
+  // Device memory of the whole batch (every buffer, the block-start copy included) from the
+  // capacities the sizing rules below choose; refused up front when it does not fit.
+  void require_device_memory(const BatchState& s) {
+    plan_cells(s);
+    plan_neighbors(s);
+    const std::size_t nt = static_cast<std::size_t>(R_) * N_, nr = R_;
+    const std::size_t chunks = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
+    const std::size_t particle_reals = 14 + 6, particle_ints = 6 + 3;
+    std::size_t bytes = nt * (particle_reals * sizeof(real) + particle_ints * sizeof(int));
+    bytes += nt * static_cast<std::size_t>(max_neighbors_) * sizeof(int);
+    bytes += nr * max_cells_ * (1 + static_cast<std::size_t>(cell_capacity_)) * sizeof(int);
+    bytes += nr * (12 * sizeof(real) + 6 * sizeof(int));
+    bytes += nr * (2 * kernels::kObsCount + chunks * kernels::kReduceQuantities) * sizeof(double);
+    bytes += bytes / 20 + (std::size_t(64) << 20);  // capacity growth, allocation granularity
+    const std::size_t extra = bytes > device_bytes_ ? bytes - device_bytes_ : 0;
+    Exec::require_free_memory(extra, "a batch of " + std::to_string(R_) + " replicas of " +
+                                         std::to_string(N_) + " " + model_name_ + " particles");
+    device_bytes_ = bytes;
+  }
+
   void upload_particles(const BatchState& s) {
     Exec::upload(x_, s.x);
     Exec::upload(y_, s.y);
@@ -171,6 +278,12 @@ class ReplicaEngine final : public Engine {
   // Cell grid capacity: enough cells for a box 30 % larger than the largest initial one,
   // and a per-cell capacity from the densest replica (grown on overflow).
   void size_cells(const BatchState& s) {
+    plan_cells(s);
+    Exec::allocate(cell_count_, static_cast<std::size_t>(R_) * max_cells_);
+    Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+  }
+
+  void plan_cells(const BatchState& s) {
     const real cmin = list_radius();
     double max_len = 0, min_vol = 1e300;
     for (int r = 0; r < R_; ++r) {
@@ -187,11 +300,14 @@ class ReplicaEngine final : public Engine {
     const double density = N_ / min_vol;
     const double per_cell = density * std::pow(double(cmin), Model::dimension);
     cell_capacity_ = std::max(8, static_cast<int>(2.0 * per_cell + 8));
-    Exec::allocate(cell_count_, static_cast<std::size_t>(R_) * max_cells_);
-    Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
   }
 
   void size_neighbors(const BatchState& s) {
+    plan_neighbors(s);
+    allocate_neighbors();
+  }
+
+  void plan_neighbors(const BatchState& s) {
     double min_vol = 1e300;
     for (int r = 0; r < R_; ++r) {
       double vol = 1;
@@ -202,7 +318,6 @@ class ReplicaEngine final : public Engine {
     const double rl = list_radius();
     const double sphere = Model::dimension == 3 ? 4.0 / 3.0 * M_PI * rl * rl * rl : M_PI * rl * rl;
     max_neighbors_ = std::max(16, static_cast<int>(1.6 * density * sphere + 16));
-    allocate_neighbors();
   }
 
   void allocate_neighbors() {
@@ -255,8 +370,9 @@ class ReplicaEngine final : public Engine {
   }
 
   // Checks displacements, rebuilds the lists of the replicas that need it, and grows the
-  // cell or neighbour capacity (then rebuilds again) when a build overflowed.
-  void update_neighbors(bool force_all) {
+  // cell or neighbour capacity (then rebuilds again) when a build overflowed. `lazy` (device
+  // memory only): build once and leave the overflow flags for run_device() to read.
+  void update_neighbors(bool force_all, bool lazy = false) {
     const long nt = static_cast<long>(R_) * N_;
     kernels::BatchView b = view();
     const real rc_max = model_.max_cutoff();
@@ -281,6 +397,7 @@ class ReplicaEngine final : public Engine {
           build.list_cut2[a][c] = rc * rc;
         }
       exec_.launch(nt, build);
+      if (lazy) break;
       std::vector<int> flags;
       Exec::download(flags, overflow_);
       int all = 0;
@@ -291,18 +408,23 @@ class ReplicaEngine final : public Engine {
             "a replica's box became smaller than twice the neighbour-list radius " +
             std::to_string(list_radius()) + " (N too small for this density, or the box collapsed)");
       if (attempt > 8) throw SimulationError("neighbour-list overflow could not be resolved");
-      if (all & kernels::kCellOverflow) {
-        cell_capacity_ *= 2;
-        Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
-      }
-      if (all & kernels::kNeighborOverflow) {
-        max_neighbors_ = max_neighbors_ * 3 / 2 + 8;
-        allocate_neighbors();
-      }
+      grow_capacities(all);
       Exec::fill(overflow_, 0);
     }
     exec_.launch(nt, kernels::SaveBuildState{view()});
     exec_.launch(R_, kernels::FinishRebuild{view(), Exec::ptr(rebuild_count_)});
+  }
+
+  // Grows the capacities named by the overflow bits `flags`.
+  void grow_capacities(int flags) {
+    if (flags & kernels::kCellOverflow) {
+      cell_capacity_ *= 2;
+      Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+    }
+    if (flags & kernels::kNeighborOverflow) {
+      max_neighbors_ = max_neighbors_ * 3 / 2 + 8;
+      allocate_neighbors();
+    }
   }
 
   void compute_forces() {
@@ -336,6 +458,11 @@ class ReplicaEngine final : public Engine {
   Buf<int> type_, img_x_, img_y_, img_z_, rebuild_, overflow_, rebuild_count_, cell_dims_;
   Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
   Buf<double> partial_, obs_;
+  // Device memory only: the state at the start of the current block (see run_device).
+  Buf<real> start_x_, start_y_, start_z_, start_vx_, start_vy_, start_vz_, start_box_;
+  Buf<int> start_img_x_, start_img_y_, start_img_z_;
+  Buf<double> start_obs_;
+  std::size_t device_bytes_ = 0;  // estimate of the device memory held (require_device_memory)
 };
 
 }  // namespace vitrify

@@ -14,8 +14,8 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
                                       bool with_forces, double skin = 0.3);
 
 struct BenchOptions {
-  long warmup_steps = 500;
-  long steps = 2000;   // timed steps per block
+  long warmup_steps = 3000;
+  long steps = 3000;   // timed steps per block
   int blocks = 3;      // timed blocks; the median block is reported
   std::string backend = "auto";
   int threads = 0;

@@ -3,11 +3,10 @@
 // species, group fractions), a known density law, a known tau_alpha law ln tau = mu xi/T + c and
 // known thermodynamics, with Gaussian noise of known size. Used by the analysis tests.
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "vitrify/analysis/statmech_model.hpp"
 
@@ -36,7 +35,7 @@ struct SyntheticModel {
   std::vector<std::string> liquid;  // names
   double mu = 0.34, tau_c = 0.2;    // ln tau = mu xi/T + c
   double energy_per_neighbor = 0.83;
-  double enthalpy_constant = 2.8;   // h_sys = sum C H + constant (NPT)
+  double enthalpy_constant = 2.8;  // h_sys = sum C H + constant (NPT)
   // Noise (one sigma). Concentrations: relative; tau: on ln tau; others absolute.
   double concentration_noise = 0.0;
   double ln_tau_noise = 0.0;

@@ -93,7 +93,8 @@ TEST(FitLinear, UnweightedScalesByResidualVariance) {
 }
 
 TEST(FitLinear, RejectsUnderdeterminedAndBadErrors) {
-  EXPECT_THROW(weighted_linear_fit(straight_line_design({1.0}), {1.0}, {1.0}), std::invalid_argument);
+  EXPECT_THROW(weighted_linear_fit(straight_line_design({1.0}), {1.0}, {1.0}),
+               std::invalid_argument);
   EXPECT_THROW(weighted_linear_fit(straight_line_design({1.0, 2.0}), {1.0, 2.0}, {1.0, 0.0}),
                std::invalid_argument);
   EXPECT_THROW(weighted_linear_fit(straight_line_design({1.0, 1.0}), {1.0, 2.0}, {1.0, 1.0}),
@@ -107,7 +108,9 @@ TEST(FitLinear, PropagationMatchesAnalyticForProductAndRatio) {
   cov(1, 1) = 0.04;
   cov(0, 1) = cov(1, 0) = 0.006;
   const PropagatedValues p = propagate_errors(
-      [](const std::vector<double>& v) { return std::vector<double>{v[0] * v[1], v[0] / v[1]}; },
+      [](const std::vector<double>& v) {
+        return std::vector<double>{v[0] * v[1], v[0] / v[1]};
+      },
       theta, cov);
   // var(ab) = b^2 va + a^2 vb + 2ab cab ; var(a/b) = va/b^2 + a^2 vb / b^4 - 2 a cab / b^3.
   const double var_prod = 25 * 0.01 + 4 * 0.04 + 2 * 10 * 0.006;

@@ -1,13 +1,12 @@
 // The statistical mechanics of quasi-species on synthetic measurements with known answers.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <unistd.h>
 
 #include "analysis_synthetic.hpp"
 #include "vitrify/analysis/statmech.hpp"
@@ -43,9 +42,11 @@ void expect_all_finite(const json& j, const std::string& path = "") {
   if (j.is_number_float()) {
     EXPECT_TRUE(std::isfinite(j.get<double>())) << path;
   } else if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) expect_all_finite(it.value(), path + "." + it.key());
+    for (auto it = j.begin(); it != j.end(); ++it)
+      expect_all_finite(it.value(), path + "." + it.key());
   } else if (j.is_array()) {
-    for (size_t i = 0; i < j.size(); ++i) expect_all_finite(j[i], path + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < j.size(); ++i)
+      expect_all_finite(j[i], path + "[" + std::to_string(i) + "]");
   }
 }
 
@@ -89,7 +90,8 @@ void add_species_pulls(std::map<std::string, PullStats>& pulls, const json& a,
 void expect_unit_pulls(const std::map<std::string, PullStats>& pulls, size_t min_samples) {
   for (const auto& [key, p] : pulls) {
     ASSERT_GE(p.values.size(), min_samples) << key;
-    std::printf("  pulls %-20s n=%zu mean=%+.3f sd=%.3f\n", key.c_str(), p.values.size(), p.mean(), p.sd());
+    std::printf("  pulls %-20s n=%zu mean=%+.3f sd=%.3f\n", key.c_str(), p.values.size(), p.mean(),
+                p.sd());
     // With n ~ 200 samples the mean has sd 0.07 and the sd about 0.05.
     EXPECT_LT(std::abs(p.mean()), 0.3) << key << " mean pull " << p.mean();
     EXPECT_GT(p.sd(), 0.8) << key << " pull width " << p.sd();
@@ -175,8 +177,10 @@ TEST(Statmech, Binary3dPullsHaveUnitWidthIncludingGaussianAndEnthalpyConstant) {
     add_pull(pulls, "sigma2 L", gl["sigma2"], 2.0);
     add_pull(pulls, "mu", a["relaxation"]["mu"], s.mu);
     // h_qs uses H relative to each group's reference: C = C0 + sum_g f_g H_ref,g.
-    const double c_true = s.enthalpy_constant + 0.5 * truth_of(s, "s5", true) + 0.5 * truth_of(s, "l8", true);
-    add_pull(pulls, "enthalpy constant", a["thermodynamics"]["comparison"]["additive_constant"], c_true);
+    const double c_true =
+        s.enthalpy_constant + 0.5 * truth_of(s, "s5", true) + 0.5 * truth_of(s, "l8", true);
+    add_pull(pulls, "enthalpy constant", a["thermodynamics"]["comparison"]["additive_constant"],
+             c_true);
   }
   expect_unit_pulls(pulls, seeds);
 }
@@ -189,7 +193,8 @@ TEST(Statmech, SingleNoisyBinaryRunRecoversTruthAndReportsRanges) {
   s.energy_noise = 0.002;
   const json a = analyze(testing::make_measurements(s, 42), AnalyzeOptions{});
   // Default references: largest minimum concentration per group.
-  const std::string ref_s = group_entry(a, "S")["reference"], ref_l = group_entry(a, "L")["reference"];
+  const std::string ref_s = group_entry(a, "S")["reference"],
+                    ref_l = group_entry(a, "L")["reference"];
   EXPECT_NE(group_entry(a, "S")["reference_choice"].get<std::string>().find("automatic"),
             std::string::npos);
   for (const json& sp : a["species"]) {
@@ -208,8 +213,10 @@ TEST(Statmech, SingleNoisyBinaryRunRecoversTruthAndReportsRanges) {
   EXPECT_DOUBLE_EQ(hold["temperature"].get<double>(), s.temperatures.front());
   EXPECT_LT(std::abs(hold["pull"].get<double>()), 5.0);
   // Enthalpy check: ratio (h_qs + C)/h_sys within noise of 1.
-  EXPECT_LT(std::abs(a["thermodynamics"]["comparison"]["worst_relative_deviation"]["value"].get<double>()),
-            0.01);
+  EXPECT_LT(
+      std::abs(
+          a["thermodynamics"]["comparison"]["worst_relative_deviation"]["value"].get<double>()),
+      0.01);
   // Gaussian predictions exist and are close to the measured concentrations.
   const json& c = a["concentrations"]["species"]["l10"];
   for (size_t k = 0; k < c["measured"]["value"].size(); ++k) {
@@ -229,7 +236,8 @@ TEST(Statmech, UnweightedTauFitWhenTauErrorsAbsent) {
     AnalyzeOptions opt;
     opt.grid_points = 5;
     const json a = analyze(testing::make_measurements(s, 300 + seed), opt);
-    ASSERT_NE(a["relaxation"]["weighting"].get<std::string>().find("unweighted"), std::string::npos);
+    ASSERT_NE(a["relaxation"]["weighting"].get<std::string>().find("unweighted"),
+              std::string::npos);
     mu_pulls.add((a["relaxation"]["mu"]["value"].get<double>() - s.mu) /
                  a["relaxation"]["mu"]["error"].get<double>());
   }
@@ -265,7 +273,8 @@ TEST(Statmech, ExclusionsAreListedAndNeverNaN) {
   // One state point not equilibrated, one with tau not reached.
   doc["state_points"][3]["equilibrated"] = false;
   doc["state_points"][3]["flags"] = {"halves disagree"};
-  doc["state_points"][5]["tau_alpha"] = {{"value", nullptr}, {"reached", false}, {"lower_bound", 1e3}};
+  doc["state_points"][5]["tau_alpha"] = {
+      {"value", nullptr}, {"reached", false}, {"lower_bound", 1e3}};
   AnalyzeOptions opt;
   opt.grid_points = 30;
   const json a = analyze(doc, opt);
@@ -296,6 +305,14 @@ TEST(Statmech, ExclusionsAreListedAndNeverNaN) {
     }
   }
   EXPECT_GT(null_free_energies, 0);
+  // A zero error on a nonzero concentration (errors given elsewhere) keeps the point out of the
+  // fit.
+  json doc2 = doc;
+  doc2["state_points"][6]["concentrations"]["s6"]["error"] = 0.0;
+  const json a2 = analyze(doc2, opt);
+  const json& fe6 = species_entry(a2, "s6")["free_energy"];
+  EXPECT_FALSE(fe6["in_fit"][6].get<bool>());
+  EXPECT_NE(fe6["note"][6].get<std::string>().find("zero error"), std::string::npos);
   EXPECT_GT(excluded, 0);
   EXPECT_EQ(a["validation"]["untested_species"].size(), static_cast<size_t>(excluded));
   expect_all_finite(a);
@@ -310,7 +327,8 @@ TEST(Statmech, ModelHeatCapacityAndEntropyIdentities) {
     const double fd_h = (group_enthalpy(g, t + h) - group_enthalpy(g, t - h)) / (2 * h);
     EXPECT_NEAR(group_heat_capacity(g, t), fd_h, 1e-6 * std::max(1.0, std::abs(fd_h))) << t;
     const double fd_n = (group_neighbor_sum(g, t + h) - group_neighbor_sum(g, t - h)) / (2 * h);
-    EXPECT_NEAR(group_neighbor_sum_derivative(g, t), fd_n, 1e-6 * std::max(1.0, std::abs(fd_n))) << t;
+    EXPECT_NEAR(group_neighbor_sum_derivative(g, t), fd_n, 1e-6 * std::max(1.0, std::abs(fd_n)))
+        << t;
     // Entropy integral of the model heat capacity equals the analytic entropy difference.
     const double integral = integrate_heat_capacity_over_t(
         [&](double x) { return group_heat_capacity(g, x); }, 0.7, t, 2000);
@@ -339,7 +357,8 @@ TEST(Statmech, GridHeatCapacityAndEntropyAreConsistentWithTheModel) {
       if (t[i].get<double>() < 0.08) continue;  // the grid is too coarse for differences there
       const double dt = t[i + 1].get<double>() - t[i - 1].get<double>();
       const double fd = (model[i + 1].get<double>() - model[i - 1].get<double>()) / dt;
-      EXPECT_NEAR(c[i].get<double>(), fd, 2e-3 * std::max(1.0, std::abs(fd))) << s.model << " T=" << t[i];
+      EXPECT_NEAR(c[i].get<double>(), fd, 2e-3 * std::max(1.0, std::abs(fd)))
+          << s.model << " T=" << t[i];
       const double ds = (entropy[i + 1].get<double>() - entropy[i - 1].get<double>()) / dt;
       EXPECT_NEAR(ds * t[i].get<double>(), c[i].get<double>(), 2e-3 * std::max(1.0, std::abs(fd)))
           << s.model << " T=" << t[i];
@@ -376,14 +395,20 @@ TEST(Statmech, NptEnthalpyConstantRecoveredExactly) {
   opt.grid_points = 10;
   opt.reference = {{"S", "s4"}, {"L", "l9"}};
   const json a = analyze(testing::make_measurements(s, 1), opt);
-  const double c_true = s.enthalpy_constant + 0.5 * truth_of(s, "s4", true) + 0.5 * truth_of(s, "l9", true);
-  EXPECT_NEAR(a["thermodynamics"]["comparison"]["additive_constant"]["value"].get<double>(), c_true, 1e-8);
-  EXPECT_NEAR(a["thermodynamics"]["comparison"]["worst_relative_deviation"]["value"].get<double>(), 0.0, 1e-8);
+  const double c_true =
+      s.enthalpy_constant + 0.5 * truth_of(s, "s4", true) + 0.5 * truth_of(s, "l9", true);
+  EXPECT_NEAR(a["thermodynamics"]["comparison"]["additive_constant"]["value"].get<double>(), c_true,
+              1e-8);
+  EXPECT_NEAR(a["thermodynamics"]["comparison"]["worst_relative_deviation"]["value"].get<double>(),
+              0.0, 1e-8);
   // Gaussian parameters exact.
-  EXPECT_NEAR(group_entry(a, "S")["gaussian_degeneracy"]["n_mp"]["value"].get<double>(), 4.65, 1e-6);
-  EXPECT_NEAR(group_entry(a, "S")["gaussian_degeneracy"]["sigma2"]["value"].get<double>(), 1.55, 1e-6);
+  EXPECT_NEAR(group_entry(a, "S")["gaussian_degeneracy"]["n_mp"]["value"].get<double>(), 4.65,
+              1e-6);
+  EXPECT_NEAR(group_entry(a, "S")["gaussian_degeneracy"]["sigma2"]["value"].get<double>(), 1.55,
+              1e-6);
   EXPECT_NEAR(group_entry(a, "L")["gaussian_degeneracy"]["n_mp"]["value"].get<double>(), 7.5, 1e-6);
-  EXPECT_NEAR(group_entry(a, "L")["gaussian_degeneracy"]["sigma2"]["value"].get<double>(), 2.0, 1e-6);
+  EXPECT_NEAR(group_entry(a, "L")["gaussian_degeneracy"]["sigma2"]["value"].get<double>(), 2.0,
+              1e-6);
   // Density fit: rho = rho0 + rho1 T exactly.
   EXPECT_NEAR(a["density_fit"]["a0"]["value"].get<double>(), s.rho0, 1e-9);
   EXPECT_NEAR(a["density_fit"]["a1"]["value"].get<double>(), s.rho1, 1e-9);
@@ -421,7 +446,8 @@ TEST(StatmechInput, FewerThanThreeTemperatures) {
 
 TEST(StatmechInput, FewerThanThreeUsableTemperatures) {
   json doc = valid_doc();
-  for (size_t k = 2; k < doc["state_points"].size(); ++k) doc["state_points"][k]["equilibrated"] = false;
+  for (size_t k = 2; k < doc["state_points"].size(); ++k)
+    doc["state_points"][k]["equilibrated"] = false;
   expect_input_error(doc, "measurements.json: state_points: only 2 usable temperatures");
 }
 
@@ -435,7 +461,8 @@ TEST(StatmechInput, MissingFields) {
   for (const char* key : {"temperature", "density", "concentrations", "u", "tau_alpha"}) {
     json doc = valid_doc();
     doc["state_points"][1].erase(key);
-    expect_input_error(doc, std::string("measurements.json: state_points[1].") + key + ": missing field");
+    expect_input_error(
+        doc, std::string("measurements.json: state_points[1].") + key + ": missing field");
   }
   json doc = valid_doc();
   doc["state_points"][2]["concentrations"].erase("c3");
@@ -460,7 +487,8 @@ TEST(StatmechInput, ReferenceAbsent) {
   const double moved = c["c2"]["mean"];
   c["c2"]["mean"] = 0.0;
   c["c3"]["mean"] = c["c3"]["mean"].get<double>() + moved;
-  expect_input_error(doc, "measurements.json: state_points[1].concentrations.c2: reference species");
+  expect_input_error(doc,
+                     "measurements.json: state_points[1].concentrations.c2: reference species");
   // A reference chosen by option that is absent.
   AnalyzeOptions opt;
   opt.reference = {{"A", "c6"}};
@@ -475,7 +503,8 @@ TEST(StatmechInput, ReferenceAbsent) {
 TEST(StatmechInput, NegativeAndNonNormalisedConcentrations) {
   json doc = valid_doc();
   doc["state_points"][2]["concentrations"]["c3"]["mean"] = -0.01;
-  expect_input_error(doc, "measurements.json: state_points[2].concentrations.c3: negative concentration -0.01");
+  expect_input_error(
+      doc, "measurements.json: state_points[2].concentrations.c3: negative concentration -0.01");
   doc = valid_doc();
   for (auto& [name, v] : doc["state_points"][0]["concentrations"].items())
     v["mean"] = v["mean"].get<double>() * 1.1;
@@ -519,9 +548,11 @@ TEST(StatmechInput, OptionsAreChecked) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("grid_points"), std::string::npos);
   }
-  const AnalyzeOptions o = parse_analyze_options(
-      json{{"reference", {{"S", "s5"}, {"L", "l9"}}}, {"t_min", 0.3}, {"t_max", nullptr},
-           {"liquid_species", {"s3", "l6"}}, {"validation_criterion", "statistical"}});
+  const AnalyzeOptions o = parse_analyze_options(json{{"reference", {{"S", "s5"}, {"L", "l9"}}},
+                                                      {"t_min", 0.3},
+                                                      {"t_max", nullptr},
+                                                      {"liquid_species", {"s3", "l6"}},
+                                                      {"validation_criterion", "statistical"}});
   EXPECT_EQ(o.reference.at("L"), "l9");
   EXPECT_DOUBLE_EQ(*o.t_min, 0.3);
   EXPECT_FALSE(o.t_max.has_value());
@@ -552,8 +583,8 @@ TEST(StatmechInput, TemperatureWindowRestrictsFits) {
 // ---------------------------------------------------------------------------------------------
 
 TEST(StatmechFiles, AnalyzeFileWritesJsonAndTables) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("vitrify_analysis_files_" + std::to_string(::getpid()));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("vitrify_analysis_files_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::filesystem::path input = dir / "measurements.json";
@@ -567,9 +598,9 @@ TEST(StatmechFiles, AnalyzeFileWritesJsonAndTables) {
   std::ifstream in(dir / "out" / "analysis.json");
   const json reread = json::parse(in);
   EXPECT_EQ(reread["format"], "vitrify-analysis");
-  for (const char* name : {"analysis_species.csv", "analysis_free_energies.csv",
-                           "analysis_concentrations.csv", "analysis_temperatures.csv",
-                           "analysis_grid.csv", "analysis_heat_capacity.csv"}) {
+  for (const char* name :
+       {"analysis_species.csv", "analysis_free_energies.csv", "analysis_concentrations.csv",
+        "analysis_temperatures.csv", "analysis_grid.csv", "analysis_heat_capacity.csv"}) {
     std::ifstream csv(dir / "out" / name);
     ASSERT_TRUE(csv.good()) << name;
     std::string header;
@@ -580,7 +611,8 @@ TEST(StatmechFiles, AnalyzeFileWritesJsonAndTables) {
       EXPECT_EQ(line.find("nan"), std::string::npos) << name;
     }
     EXPECT_GT(lines, 0) << name;
-    EXPECT_EQ(header.find(name == std::string("analysis_species.csv") ? "species" : "temperature"), 0u)
+    EXPECT_EQ(header.find(name == std::string("analysis_species.csv") ? "species" : "temperature"),
+              0u)
         << name << ": " << header;
   }
   std::ifstream grid(dir / "out" / "analysis_grid.csv");
@@ -590,8 +622,32 @@ TEST(StatmechFiles, AnalyzeFileWritesJsonAndTables) {
   int rows = 0;
   for (std::string line; std::getline(grid, line);) ++rows;
   EXPECT_EQ(rows, 25);
-  EXPECT_THROW(analyze_file((dir / "missing.json").string(), (dir / "out2").string(), opt), InputError);
+  EXPECT_THROW(analyze_file((dir / "missing.json").string(), (dir / "out2").string(), opt),
+               InputError);
   std::filesystem::remove_all(dir);
+}
+
+TEST(StatmechFiles, ReferenceInputsInTestData) {
+  // tests/data/analysis_measurements_*.json: synthetic scans (1 % concentration noise) of the
+  // Table II hump2d model and the Gaussian binary3d model, lowest state point not equilibrated.
+  for (const std::string name : {"hump2d", "binary3d"}) {
+    const std::string path =
+        std::string(VITRIFY_TEST_DATA) + "/analysis_measurements_" + name + ".json";
+    std::ifstream in(path);
+    ASSERT_TRUE(in.good()) << path;
+    AnalyzeOptions opt;
+    opt.grid_points = 20;
+    const json a = analyze(json::parse(in), opt);
+    EXPECT_TRUE(a["validation"]["validated"].get<bool>())
+        << name << ": " << a["validation"]["reason"];
+    ASSERT_EQ(a["excluded_state_points"].size(), 1u) << name;
+    const SyntheticModel truth =
+        name == "hump2d" ? testing::hump2d_table2() : testing::binary3d_gaussian();
+    const json& mu = a["relaxation"]["mu"];
+    EXPECT_LT(std::abs(mu["value"].get<double>() - truth.mu), 4 * mu["error"].get<double>())
+        << name;
+    expect_all_finite(a);
+  }
 }
 
 }  // namespace

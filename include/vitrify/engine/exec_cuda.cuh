@@ -1,0 +1,214 @@
+#pragma once
+// CUDA execution policy: memory is device memory (RAII buffers), `launch` runs a kernel body
+// once per index through the generic __global__ wrapper of kernels/launch_cuda.cuh. The same
+// ReplicaEngine<Exec, Model> step loop as on the CPU runs on top of it. nvcc only: included
+// from kernels/*.cu, never from host headers.
+//
+// Every CUDA API error becomes a vitrify::SimulationError naming the call and CUDA's error
+// string; an out-of-memory error also names the request and the device's free/total memory.
+// Kernel launches are asynchronous: a fault inside a kernel is reported by the next call that
+// synchronises (a download), and the message says so.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/launch_cuda.cuh"
+#include "vitrify/core/error.hpp"
+
+namespace vitrify {
+
+namespace cuda_detail {
+
+// "1234.5 MiB"
+inline std::string mebibytes(std::size_t bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+// Free and total memory of the current device as text ("free X of Y").
+inline std::string memory_report() {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return "device memory unknown";
+  }
+  return "free " + mebibytes(free_bytes) + " of " + mebibytes(total_bytes);
+}
+
+// Throws SimulationError for a failed CUDA call.
+inline void check(cudaError_t err, const char* call) {
+  if (err == cudaSuccess) return;
+  cudaGetLastError();  // clear a non-sticky error so that the message is not repeated
+  std::string msg = std::string("CUDA error in ") + call + ": " + cudaGetErrorString(err) + " (" +
+                    cudaGetErrorName(err) + ")";
+  if (err == cudaErrorMemoryAllocation) msg += "; " + memory_report();
+  if (err == cudaErrorIllegalAddress || err == cudaErrorLaunchFailure)
+    msg += " (the fault may come from an earlier, asynchronous kernel)";
+  throw SimulationError(msg);
+}
+
+// cudaMalloc with an out-of-memory message that names the request.
+inline void* allocate_bytes(std::size_t bytes) {
+  void* p = nullptr;
+  const cudaError_t err = cudaMalloc(&p, bytes);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw SimulationError("CUDA error in cudaMalloc: out of device memory allocating " +
+                          mebibytes(bytes) + " (" + memory_report() + ")");
+  }
+  check(err, "cudaMalloc");
+  return p;
+}
+
+// Throws InputError when `bytes` more device memory than the device has free are needed.
+inline void require_free_memory(std::size_t bytes, const std::string& what) {
+  std::size_t free_bytes = 0, total_bytes = 0;
+  check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+  if (bytes > free_bytes)
+    throw InputError(what + " needs about " + mebibytes(bytes) + " of device memory, but the " +
+                     "device has " + mebibytes(free_bytes) + " free (of " +
+                     mebibytes(total_bytes) + "); use fewer replicas or particles per run");
+}
+
+// Sets every element of a device array to one value.
+template <class T>
+struct FillBody {
+  T* data;
+  T value;
+  __host__ __device__ void operator()(int i) const { data[i] = value; }
+};
+
+}  // namespace cuda_detail
+
+// Owning device array: cudaMalloc'd on resize, cudaFree'd on destruction; move-only.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+
+  std::size_t size() const { return size_; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+
+  // Resizes to n elements; the contents are undefined afterwards unless n == size().
+  void resize_uninitialized(std::size_t n) {
+    if (n == size_) return;
+    release();  // free first, so that the peak is the larger of the two sizes
+    if (n > 0) data_ = static_cast<T*>(cuda_detail::allocate_bytes(n * sizeof(T)));
+    size_ = n;
+  }
+
+ private:
+  void release() {
+    if (data_) cudaFree(data_);  // errors ignored: destructors must not throw
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct CudaExec {
+  static constexpr bool host_memory = false;
+  static constexpr const char* name = "cuda";
+  // Neighbour-list layout: entry k of every particle contiguous, so that consecutive threads
+  // (particles) read consecutive addresses (coalesced).
+  static constexpr bool neighbors_particle_major = false;
+
+  template <class T>
+  using Buffer = DeviceBuffer<T>;
+
+  // Runs body(i) for i in [0, n) on the device (asynchronous); launch errors throw.
+  template <class F>
+  void launch(long n, const F& body) const {
+    const cudaError_t err = kernels::launch_cuda(n, body);
+    if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
+  }
+
+  // n elements, all zero.
+  template <class T>
+  static void allocate(Buffer<T>& buf, std::size_t n) {
+    buf.resize_uninitialized(n);
+    if (n > 0) cuda_detail::check(cudaMemset(buf.data(), 0, n * sizeof(T)), "cudaMemset");
+  }
+  template <class T>
+  static void upload(Buffer<T>& dst, const std::vector<T>& src) {
+    dst.resize_uninitialized(src.size());
+    if (!src.empty())
+      cuda_detail::check(
+          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyHostToDevice),
+          "cudaMemcpy (host to device)");
+  }
+  // Synchronous: waits for every kernel launched before.
+  template <class T>
+  static void download(std::vector<T>& dst, const Buffer<T>& src) {
+    dst.resize(src.size());
+    if (src.size() > 0)
+      cuda_detail::check(
+          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyDeviceToHost),
+          "cudaMemcpy (device to host)");
+  }
+  // Device-to-device copy; dst takes the size of src.
+  template <class T>
+  static void copy(Buffer<T>& dst, const Buffer<T>& src) {
+    dst.resize_uninitialized(src.size());
+    if (src.size() > 0)
+      cuda_detail::check(
+          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyDeviceToDevice),
+          "cudaMemcpy (device to device)");
+  }
+  template <class T>
+  static void fill(Buffer<T>& buf, T value) {
+    if (buf.size() == 0) return;
+    if (value == T(0)) {
+      cuda_detail::check(cudaMemset(buf.data(), 0, buf.size() * sizeof(T)), "cudaMemset");
+      return;
+    }
+    cuda_detail::check(kernels::launch_cuda(static_cast<long>(buf.size()),
+                                            cuda_detail::FillBody<T>{buf.data(), value}),
+                       "fill kernel launch");
+  }
+  template <class T>
+  static T* ptr(Buffer<T>& buf) {
+    return buf.data();
+  }
+  void synchronize() const { cuda_detail::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+
+  // Refuses (InputError) an allocation of `bytes` more than the device has free.
+  static void require_free_memory(std::size_t bytes, const std::string& what) {
+    cuda_detail::require_free_memory(bytes, what);
+  }
+
+  // "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" for the current device.
+  static std::string device_name() {
+    int device = 0;
+    cuda_detail::check(cudaGetDevice(&device), "cudaGetDevice");
+    cudaDeviceProp prop{};
+    cuda_detail::check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+    char text[320];
+    std::snprintf(text, sizeof text, "%s (sm_%d%d, %.1f GiB)", prop.name, prop.major, prop.minor,
+                  double(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+    return text;
+  }
+};
+
+}  // namespace vitrify
