@@ -2,13 +2,17 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
@@ -79,6 +83,28 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", bopt.threads, "OpenMP threads");
   bench->add_flag("--json", bench_json, "print JSON only");
 
+  std::string analyze_path, analyze_out, analyze_options_file, reference, liquid, normalization,
+      criterion;
+  double tmin = 0, tmax = 0, grid_tmin = 0, grid_tmax = 0;
+  int grid_points = 0;
+  bool inflate = false;
+  auto* analyze = app.add_subcommand(
+      "analyze", "statistical mechanics of quasi-species from a measurements.json "
+                 "(writes analysis.json and analysis_*.csv)");
+  analyze->add_option("measurements", analyze_path, "measurements.json")->required();
+  analyze->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
+  analyze->add_option("--options", analyze_options_file, "analysis options as JSON (docs/ANALYSIS.md)");
+  auto* o_ref = analyze->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
+  auto* o_liq = analyze->add_option("--liquid", liquid, "liquid species, e.g. c2,c5,c6");
+  auto* o_tmin = analyze->add_option("--tmin", tmin, "lowest temperature used in the fits");
+  auto* o_tmax = analyze->add_option("--tmax", tmax, "highest temperature used in the fits");
+  auto* o_gmin = analyze->add_option("--grid-tmin", grid_tmin, "lowest temperature of the prediction grid");
+  auto* o_gmax = analyze->add_option("--grid-tmax", grid_tmax, "highest temperature of the prediction grid");
+  auto* o_gpts = analyze->add_option("--grid-points", grid_points, "points of the prediction grid");
+  auto* o_norm = analyze->add_option("--normalization", normalization, "group or tracked");
+  auto* o_crit = analyze->add_option("--criterion", criterion, "validation: statistical, practical or either");
+  analyze->add_flag("--inflate-errors", inflate, "scale parameter errors by sqrt(reduced chi2) when > 1");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -96,6 +122,50 @@ int main(int argc, char** argv) {
       vitrify::ScanOptions so;
       so.progress = !quiet;
       vitrify::run_scan(c, so);
+    } else if (*analyze) {
+      nlohmann::json opts = nlohmann::json::object();
+      if (!analyze_options_file.empty()) {
+        std::ifstream f(analyze_options_file);
+        if (!f) throw vitrify::InputError(analyze_options_file + ": cannot open the options file");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        opts = vitrify::parse_json_strict(ss.str(), analyze_options_file);
+      }
+      auto split = [](const std::string& text) {
+        std::vector<std::string> out;
+        std::stringstream ss(text);
+        std::string item;
+        while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+        return out;
+      };
+      if (o_ref->count()) {
+        nlohmann::json ref = nlohmann::json::object();
+        for (const auto& kv : split(reference)) {
+          const auto eq = kv.find('=');
+          if (eq == std::string::npos)
+            throw vitrify::InputError("--reference: expected GROUP=SPECIES, got \"" + kv + "\"");
+          ref[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+        opts["reference"] = ref;
+      }
+      if (o_liq->count()) opts["liquid_species"] = split(liquid);
+      if (o_tmin->count()) opts["t_min"] = tmin;
+      if (o_tmax->count()) opts["t_max"] = tmax;
+      if (o_gmin->count()) opts["grid_t_min"] = grid_tmin;
+      if (o_gmax->count()) opts["grid_t_max"] = grid_tmax;
+      if (o_gpts->count()) opts["grid_points"] = grid_points;
+      if (o_norm->count()) opts["normalization"] = normalization;
+      if (o_crit->count()) opts["validation_criterion"] = criterion;
+      if (inflate) opts["inflate_errors"] = true;
+      const auto options = vitrify::analysis::parse_analyze_options(opts);
+      if (analyze_out.empty()) {
+        analyze_out = std::filesystem::path(analyze_path).parent_path().string();
+        if (analyze_out.empty()) analyze_out = ".";
+      }
+      std::filesystem::create_directories(analyze_out);
+      const auto result = vitrify::analysis::analyze_file(analyze_path, analyze_out, options);
+      spdlog::info("wrote {}/analysis.json", analyze_out);
+      if (result.contains("validation")) spdlog::info("validation: {}", result["validation"].dump());
     } else if (*validate) {
       const vitrify::RunConfig c = vitrify::load_config(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";

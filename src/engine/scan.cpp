@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kernels/integrate.hpp"
+#include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/engine/model_info.hpp"
@@ -238,6 +239,17 @@ void run_scan(const RunConfig& c, const ScanOptions& opt) {
   }
   const NeighborStats ns = engine->neighbor_stats();
   spdlog::info("done: {} steps, {} neighbour-list builds over {} replicas", step, ns.builds, R);
+  if (c.analyze) {
+    // An analysis that cannot run (e.g. fewer than three temperatures) does not fail the scan:
+    // the measurements are on disk and `vitrify analyze` can be rerun with other options.
+    try {
+      analysis::analyze_file(c.output_dir + "/measurements.json", c.output_dir,
+                             analysis::AnalyzeOptions{});
+      spdlog::info("wrote {}/analysis.json", c.output_dir);
+    } catch (const InputError& e) {
+      spdlog::warn("analysis skipped: {}", e.what());
+    }
+  }
 }
 
 }  // namespace vitrify

@@ -1,0 +1,485 @@
+// The CUDA backend against the CPU backend on identical configurations, its determinism and
+// its lazy neighbour-list overflow handling. Every test that needs a GPU skips (with the
+// reason) when no CUDA device answers; backend selection is checked on every machine.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernels/integrate.hpp"
+#include "tests/common/test_util.hpp"
+#include "vitrify/core/error.hpp"
+#include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/initial.hpp"
+#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/binary3d.hpp"
+#include "vitrify/models/hump2d.hpp"
+#if defined(VITRIFY_HAVE_CUDA)
+#include "vitrify/engine/cuda_backend.hpp"
+#endif
+
+using namespace vitrify;
+
+#define REQUIRE_CUDA_DEVICE()                                               \
+  do {                                                                      \
+    std::string why_unavailable;                                            \
+    if (!cuda_device_available(&why_unavailable))                           \
+      GTEST_SKIP() << "needs a CUDA device (" << why_unavailable << ")";    \
+  } while (0)
+
+namespace {
+
+constexpr int kObs = kernels::kObsCount;
+
+double obs_of(const std::vector<double>& obs, int r, int q) { return obs[r * kObs + q]; }
+
+// Lattices at one density per replica (so every replica has its own box), melted on the CPU
+// at temperature t under NVT: liquid configurations with finite forces.
+BatchState melted_batch(const std::string& model, const std::vector<double>& densities, int n,
+                        double t, long steps) {
+  const ModelInfo& m = model_info(model);
+  const int replicas = static_cast<int>(densities.size());
+  BatchState s;
+  s.resize(replicas, n, m.dimension);
+  for (int r = 0; r < replicas; ++r)
+    make_lattice_replica(s, r, m, densities[r], t, replica_seed(17, r));
+  EngineSettings es;
+  es.ensemble = Ensemble::kNVT;
+  auto e = make_engine("cpu", model, es);
+  const std::vector<double> temps(replicas, t);
+  e->set_targets(temps, temps, std::vector<double>(replicas, 1.0));
+  e->set_state(s);
+  e->run(steps);
+  e->get_state(s);
+  return s;
+}
+
+// 4 replicas x 4096 binary3d particles at densities 0.80..0.95.
+const BatchState& binary3d_liquid() {
+  static const BatchState s = melted_batch("binary3d", {0.80, 0.85, 0.90, 0.95}, 4096, 1.2, 400);
+  return s;
+}
+
+// 3 replicas x 4096 hump2d particles at densities 0.80..0.85.
+const BatchState& hump2d_liquid() {
+  static const BatchState s = melted_batch("hump2d", {0.80, 0.825, 0.85}, 4096, 0.6, 400);
+  return s;
+}
+
+// Unwrapped coordinate a (0 = x, 1 = y, 2 = z) of particle g.
+double unwrapped(const BatchState& s, long g, int a) {
+  const int r = static_cast<int>(g / s.n);
+  const real* p[3] = {s.x.data(), s.y.data(), s.z.data()};
+  const int* img[3] = {s.img_x.data(), s.img_y.data(), s.img_z.data()};
+  return double(p[a][g]) + double(img[a][g]) * double(s.box[3 * r + a]);
+}
+
+// The two engines hold the same configuration: forces, energies, virials, pressures,
+// neighbour lists (as sets) and quasi-species counts must agree.
+//
+// Tolerances. Both backends run the same float kernel bodies in the same summation order; the
+// remaining differences are contractions to fused multiply-adds by nvcc (each changes a result
+// by at most one rounding) and the device's libm. A particle's force sums ~30-60 pair terms
+// whose magnitudes are at most of the order of the largest force in the replica, each with
+// a few roundings of relative size 6e-8: |dF| <~ 60 * 3 * 6e-8 * F_max = 1e-5 * F_max. The
+// same bound holds for the per-particle energies and virials summed in double, so totals are
+// compared to 1e-5 of the sum of their magnitudes (measured agreement is ~1e-7, see below).
+template <class Model>
+void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchState& s,
+                                       const Model& model, double skin) {
+  std::vector<real> cfx, cfy, cfz, gfx, gfy, gfz;
+  cpu.forces(cfx, cfy, cfz);
+  gpu.forces(gfx, gfy, gfz);
+  std::vector<double> cobs, gobs;
+  cpu.observables(cobs);
+  gpu.observables(gobs);
+  std::vector<real> cu, gu;
+  cpu.particle_energies(cu);
+  gpu.particle_energies(gu);
+  for (int r = 0; r < s.n_replicas; ++r) {
+    double fmax = 0, worst = 0, u_abs = 0;
+    for (int i = 0; i < s.n; ++i) {
+      const long g = static_cast<long>(r) * s.n + i;
+      fmax = std::max({fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])),
+                       std::fabs(double(cfz[g]))});
+      u_abs += std::fabs(double(cu[g]));
+    }
+    const double ftol = 1e-5 * std::max(1.0, fmax);
+    int bad = 0;
+    for (int i = 0; i < s.n; ++i) {
+      const long g = static_cast<long>(r) * s.n + i;
+      const double d = std::max({std::fabs(double(cfx[g]) - gfx[g]),
+                                 std::fabs(double(cfy[g]) - gfy[g]),
+                                 s.dim == 3 ? std::fabs(double(cfz[g]) - gfz[g]) : 0.0});
+      worst = std::max(worst, d);
+      if (d > ftol && bad++ < 5)
+        ADD_FAILURE() << "replica " << r << " particle " << i << ": force differs by " << d
+                      << " (tolerance " << ftol << ")";
+      EXPECT_NEAR(cu[g], gu[g], 1e-5 * std::max(1.0, std::fabs(double(cu[g]))));
+    }
+    EXPECT_EQ(bad, 0) << "replica " << r;
+    std::printf("[ info ] replica %d: |F|max %.3g, max |dF| %.3g (%.2g relative)\n", r, fmax,
+                worst, worst / std::max(1.0, fmax));
+    const double u_c = obs_of(cobs, r, kernels::kObsPotential);
+    const double u_g = obs_of(gobs, r, kernels::kObsPotential);
+    EXPECT_NEAR(u_g, u_c, 1e-5 * std::max(1.0, 0.5 * u_abs)) << "replica " << r;
+    const double w_c = obs_of(cobs, r, kernels::kObsVirial);
+    const double w_g = obs_of(gobs, r, kernels::kObsVirial);
+    EXPECT_NEAR(w_g, w_c, 1e-5 * std::max({1.0, std::fabs(w_c), double(s.n)})) << "replica " << r;
+    const double p_c = obs_of(cobs, r, kernels::kObsPressure);
+    EXPECT_NEAR(obs_of(gobs, r, kernels::kObsPressure), p_c, 1e-5 * std::max(1.0, std::fabs(p_c)));
+    EXPECT_NEAR(obs_of(gobs, r, kernels::kObsKinetic), obs_of(cobs, r, kernels::kObsKinetic),
+                1e-6 * obs_of(cobs, r, kernels::kObsKinetic));
+  }
+
+  // Neighbour lists, as sets, on a sample of particles of every replica: a pair may be listed
+  // by one backend only if its distance is within 1e-5 (relative, in r^2) of the list radius,
+  // where one rounding of r^2 can decide.
+  EXPECT_EQ(cpu.neighbor_stats().max_neighbors, gpu.neighbor_stats().max_neighbors);
+  long compared = 0, boundary = 0;
+  for (int r = 0; r < s.n_replicas; ++r)
+    for (int i = r; i < s.n; i += 41) {
+      const long g = static_cast<long>(r) * s.n + i;
+      const std::vector<int> lc = cpu.neighbors_of(g), lg = gpu.neighbors_of(g);
+      const std::set<int> sc(lc.begin(), lc.end()), sg(lg.begin(), lg.end());
+      EXPECT_EQ(sg.size(), lg.size()) << "duplicate in the GPU list of " << g;
+      std::vector<int> only;
+      std::set_symmetric_difference(sc.begin(), sc.end(), sg.begin(), sg.end(),
+                                    std::back_inserter(only));
+      for (int gj : only) {
+        const double d2 = test_util::distance2(s, r, g, gj);
+        const real rl = std::sqrt(model.cutoff2(s.type[g], s.type[gj])) + real(skin);
+        const double cut2 = double(rl) * rl;
+        EXPECT_LT(std::fabs(d2 / cut2 - 1), 1e-5) << "pair " << g << "-" << gj << " listed by "
+                                                   << (sc.count(gj) ? "CPU" : "GPU") << " only";
+        ++boundary;
+      }
+      ++compared;
+    }
+  EXPECT_GT(compared, 100);
+  std::printf("[ info ] neighbour lists of %ld particles compared, %ld boundary pairs\n", compared,
+              boundary);
+
+  // Quasi-species neighbour counts of every particle: a difference must be explained by pairs
+  // within 1e-5 (relative, in r^2) of the species radius.
+  std::vector<int> nc, ng;
+  cpu.species_neighbor_counts(nc);
+  gpu.species_neighbor_counts(ng);
+  ASSERT_EQ(nc.size(), ng.size());
+  long differing = 0;
+  for (long g = 0; g < static_cast<long>(nc.size()); ++g) {
+    if (nc[g] == ng[g]) continue;
+    ++differing;
+    const int r = static_cast<int>(g / s.n);
+    int ambiguous = 0;
+    for (int j = 0; j < s.n; ++j) {
+      const long gj = static_cast<long>(r) * s.n + j;
+      if (gj == g) continue;
+      const double rc2 = model.species_cutoff2(s.type[g], s.type[gj]);
+      if (std::fabs(test_util::distance2(s, r, g, gj) / rc2 - 1) < 1e-5) ++ambiguous;
+    }
+    EXPECT_LE(std::abs(nc[g] - ng[g]), ambiguous) << "particle " << g << ": CPU " << nc[g]
+                                                  << " species neighbours, GPU " << ng[g];
+  }
+  std::printf("[ info ] species counts differing (explained by boundary pairs): %ld of %zu\n",
+              differing, nc.size());
+}
+
+template <class Model>
+void compare_configuration(const std::string& model_name, const BatchState& s, double skin) {
+  EngineSettings es;
+  es.skin = skin;
+  auto cpu = make_engine("cpu", model_name, es);
+  auto gpu = make_engine("cuda", model_name, es);
+  ASSERT_EQ(gpu->backend_name(), "cuda");
+  cpu->set_state(s);
+  gpu->set_state(s);
+  expect_same_configuration_results(*cpu, *gpu, s, Model::make(), skin);
+}
+
+// Both backends advance the same state by `steps` steps; returns the largest difference of
+// unwrapped positions and the largest relative difference of U, p and V over replicas.
+struct TrajectoryGap {
+  double position = 0, observable = 0;
+};
+TrajectoryGap trajectory_gap(const std::string& model, const BatchState& s, Ensemble ensemble,
+                             long steps) {
+  EngineSettings es;
+  es.ensemble = ensemble;
+  es.barostat_tau = 2.0;
+  const std::vector<double> temps(s.n_replicas, model == "binary3d" ? 1.2 : 0.6);
+  const std::vector<double> press(s.n_replicas, 10.0);
+  TrajectoryGap gap;
+  auto cpu = make_engine("cpu", model, es);
+  auto gpu = make_engine("cuda", model, es);
+  for (Engine* e : {cpu.get(), gpu.get()}) {
+    e->set_targets(temps, temps, press);
+    e->set_state(s);
+    e->run(steps);
+  }
+  BatchState a, b;
+  cpu->get_state(a);
+  gpu->get_state(b);
+  for (long g = 0; g < static_cast<long>(a.x.size()); ++g)
+    for (int k = 0; k < a.dim; ++k)
+      gap.position = std::max(gap.position, std::fabs(unwrapped(a, g, k) - unwrapped(b, g, k)));
+  std::vector<double> oa, ob;
+  cpu->observables(oa);
+  gpu->observables(ob);
+  for (int r = 0; r < s.n_replicas; ++r)
+    for (int q : {kernels::kObsPotential, kernels::kObsPressure, kernels::kObsVolume}) {
+      const double x = obs_of(oa, r, q), y = obs_of(ob, r, q);
+      gap.observable = std::max(gap.observable, std::fabs(x - y) / std::max(1.0, std::fabs(x)));
+    }
+  return gap;
+}
+
+// Time averages of T, p and u per replica over a thermostatted run (after equilibration).
+struct Averages {
+  std::vector<double> t, p, u;
+};
+Averages thermostatted_averages(const std::string& backend, const std::string& model,
+                                const BatchState& s, Ensemble ensemble, double temperature,
+                                long equilibration, long production) {
+  EngineSettings es;
+  es.ensemble = ensemble;
+  auto e = make_engine(backend, model, es);
+  const std::vector<double> temps(s.n_replicas, temperature);
+  e->set_targets(temps, temps, std::vector<double>(s.n_replicas, 10.0));
+  e->set_state(s);
+  e->run(equilibration);
+  Averages av;
+  av.t.assign(s.n_replicas, 0);
+  av.p.assign(s.n_replicas, 0);
+  av.u.assign(s.n_replicas, 0);
+  const long interval = 20, samples = production / interval;
+  std::vector<double> obs;
+  for (long k = 0; k < samples; ++k) {
+    e->run(interval);
+    e->observables(obs);
+    for (int r = 0; r < s.n_replicas; ++r) {
+      av.t[r] += obs_of(obs, r, kernels::kObsTemperature) / samples;
+      av.p[r] += obs_of(obs, r, kernels::kObsPressure) / samples;
+      av.u[r] += obs_of(obs, r, kernels::kObsPotential) / s.n / samples;
+    }
+  }
+  return av;
+}
+
+// Mean over replicas and its standard error (replicas are independent samples).
+std::pair<double, double> mean_and_error(const std::vector<double>& v) {
+  const double n = double(v.size());
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  return {mean, std::sqrt(var / (n - 1) / n)};
+}
+
+}  // namespace
+
+// ---- runs on every machine ----------------------------------------------------------------
+
+TEST(CudaBackendSelection, CudaIsRefusedClearlyWithoutDeviceAndAutoFallsBackToCpu) {
+  std::string why;
+  const bool have_device = cuda_device_available(&why);
+  EXPECT_FALSE(why.empty());
+  if (!have_device) {
+    try {
+      make_engine("cuda", "binary3d", {});
+      ADD_FAILURE() << "backend cuda without a device must throw";
+    } catch (const InputError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("\"cuda\""), std::string::npos) << msg;
+      EXPECT_NE(msg.find("unavailable"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(why), std::string::npos) << msg;  // says why
+    }
+    for (const char* model : {"binary3d", "hump2d"}) {
+      auto e = make_engine("auto", model, {});
+      EXPECT_EQ(e->backend_name(), "cpu") << model;
+    }
+  } else {
+    for (const char* model : {"binary3d", "hump2d"}) {
+      EXPECT_EQ(make_engine("cuda", model, {})->backend_name(), "cuda") << model;
+      auto e = make_engine("auto", model, {});
+      EXPECT_EQ(e->backend_name(), "cuda") << model;
+      EXPECT_EQ(e->device_name(), why) << model;
+    }
+  }
+  EXPECT_THROW(make_engine("cuda", "nonsense", {}), InputError);
+  EXPECT_THROW(make_engine("opencl", "binary3d", {}), InputError);
+}
+
+// ---- needs a GPU ----------------------------------------------------------------------------
+
+TEST(CudaVsCpu, Binary3dForcesEnergiesListsAndSpeciesAgree) {
+  REQUIRE_CUDA_DEVICE();
+  compare_configuration<Binary3d>("binary3d", binary3d_liquid(), 0.3);
+}
+
+TEST(CudaVsCpu, Hump2dForcesEnergiesListsAndSpeciesAgree) {
+  REQUIRE_CUDA_DEVICE();
+  compare_configuration<Hump2d>("hump2d", hump2d_liquid(), 0.3);
+}
+
+// Trajectories: one ulp differences grow chaotically (Lyapunov time of order 0.1-1 tau), so
+// agreement is demanded only for the first steps. After 1 step the gap is rounding of the
+// positions (|x| < 20: one float ulp is 2e-6); after 20 steps (0.1 tau) it has grown by
+// less than e^2, which the bounds allow with a margin of 10.
+TEST(CudaVsCpu, ShortTrajectoriesAgree) {
+  REQUIRE_CUDA_DEVICE();
+  for (const char* model : {"binary3d", "hump2d"}) {
+    const bool is3d = std::string(model) == "binary3d";
+    const BatchState& s = is3d ? binary3d_liquid() : hump2d_liquid();
+    const Ensemble ens = is3d ? Ensemble::kNPT : Ensemble::kNVT;
+    const TrajectoryGap one = trajectory_gap(model, s, ens, 1);
+    const TrajectoryGap twenty = trajectory_gap(model, s, ens, 20);
+    std::printf("[ info ] %s: position gap %.3g after 1 step, %.3g after 20; observables %.3g, "
+                "%.3g\n",
+                model, one.position, twenty.position, one.observable, twenty.observable);
+    EXPECT_LT(one.position, 2e-5) << model;
+    EXPECT_LT(twenty.position, 2e-4) << model;
+    EXPECT_LT(one.observable, 1e-5) << model;
+    EXPECT_LT(twenty.observable, 1e-4) << model;
+  }
+}
+
+// Long runs decorrelate, so only averages can be compared: per backend the mean over 8
+// independent replicas of each replica's time average, with the standard error from the
+// spread over replicas; the backends must agree within 4 combined standard errors (plus 1e-4
+// relative for the thermostat's temperature, whose spread is tiny).
+TEST(CudaVsCpu, ThermostattedAveragesAgreeWithinStatisticalErrors) {
+  REQUIRE_CUDA_DEVICE();
+  struct Case {
+    const char* model;
+    Ensemble ensemble;
+    double density, temperature;
+  };
+  for (const Case& c : {Case{"binary3d", Ensemble::kNPT, 0.85, 1.0},
+                        Case{"hump2d", Ensemble::kNVT, 0.825, 0.5}}) {
+    const BatchState s = melted_batch(c.model, std::vector<double>(8, c.density), 1024,
+                                      c.temperature, 500);
+    const Averages a =
+        thermostatted_averages("cpu", c.model, s, c.ensemble, c.temperature, 3000, 5000);
+    const Averages b =
+        thermostatted_averages("cuda", c.model, s, c.ensemble, c.temperature, 3000, 5000);
+    const char* names[3] = {"T", "p", "u"};
+    const std::vector<double>* xs[3] = {&a.t, &a.p, &a.u};
+    const std::vector<double>* ys[3] = {&b.t, &b.p, &b.u};
+    for (int q = 0; q < 3; ++q) {
+      const auto [mc, ec] = mean_and_error(*xs[q]);
+      const auto [mg, eg] = mean_and_error(*ys[q]);
+      const double allowed = 4 * std::hypot(ec, eg) + 1e-4 * std::fabs(mc);
+      std::printf("[ info ] %s <%s>: CPU %.5f +- %.5f, CUDA %.5f +- %.5f\n", c.model, names[q], mc,
+                  ec, mg, eg);
+      EXPECT_LT(std::fabs(mc - mg), allowed) << c.model << " <" << names[q] << ">";
+    }
+  }
+}
+
+// The kernels use no floating-point atomics and sort every cell, so a run is a deterministic
+// function of its input on one device: two runs must agree bit for bit.
+TEST(CudaDeterminism, SameInputGivesBitwiseIdenticalRuns) {
+  REQUIRE_CUDA_DEVICE();
+  for (const char* model : {"binary3d", "hump2d"}) {
+    const bool is3d = std::string(model) == "binary3d";
+    const BatchState& start = is3d ? binary3d_liquid() : hump2d_liquid();
+    auto run = [&] {
+      EngineSettings es;
+      es.ensemble = is3d ? Ensemble::kNPT : Ensemble::kNVT;
+      auto e = make_engine("cuda", model, es);
+      const int R = start.n_replicas;
+      e->set_targets(std::vector<double>(R, 1.2), std::vector<double>(R, 0.8),
+                     std::vector<double>(R, 10.0));
+      e->set_state(start);
+      e->run(1200, 0.0, 1.0);  // more than two overflow-check blocks, with a ramp
+      BatchState s;
+      e->get_state(s);
+      std::vector<double> obs;
+      e->observables(obs);
+      return std::make_pair(s, obs);
+    };
+    const auto [a, oa] = run();
+    const auto [b, ob] = run();
+    EXPECT_EQ(a.x, b.x) << model;
+    EXPECT_EQ(a.y, b.y) << model;
+    EXPECT_EQ(a.z, b.z) << model;
+    EXPECT_EQ(a.vx, b.vx) << model;
+    EXPECT_EQ(a.vy, b.vy) << model;
+    EXPECT_EQ(a.img_x, b.img_x) << model;
+    EXPECT_EQ(a.box, b.box) << model;
+    EXPECT_EQ(oa, ob) << model;
+  }
+}
+
+// A strongly compressing barostat makes the neighbour lists outgrow their initial capacity in
+// the middle of a block; the GPU path only notices at the end of the block, so it must restore
+// the block's start, grow the capacity and rerun. The end state's forces must then be exactly
+// those of complete lists (checked against the CPU engine on the same configuration).
+TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
+  REQUIRE_CUDA_DEVICE();
+  const ModelInfo& m = model_info("binary3d");
+  BatchState s;
+  s.resize(2, 2000, 3);
+  for (int r = 0; r < 2; ++r) make_lattice_replica(s, r, m, 0.3 + 0.05 * r, 1.0, 77 + r);
+  EngineSettings es;
+  es.ensemble = Ensemble::kNPT;
+  es.barostat_tau = 0.5;
+  auto gpu = make_engine("cuda", "binary3d", es);
+  gpu->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
+  gpu->set_state(s);
+  const NeighborStats before = gpu->neighbor_stats();
+  std::vector<double> obs;
+  gpu->observables(obs);
+  const double v0 = obs_of(obs, 0, kernels::kObsVolume);
+  gpu->run(1500);
+  const NeighborStats after = gpu->neighbor_stats();
+  gpu->observables(obs);
+  EXPECT_LT(obs_of(obs, 0, kernels::kObsVolume), 0.5 * v0);  // compressed a lot
+  EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
+  std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
+              before.max_neighbors, after.max_neighbors, before.cell_capacity,
+              after.cell_capacity);
+  BatchState end;
+  gpu->get_state(end);
+  for (double p : {obs_of(obs, 0, kernels::kObsPotential), obs_of(obs, 1, kernels::kObsPotential)})
+    EXPECT_TRUE(std::isfinite(p));
+  auto cpu = make_engine("cpu", "binary3d", es);
+  cpu->set_state(end);
+  // A fresh set_state sizes the GPU lists for the dense state too; compare the run's forces.
+  std::vector<real> cfx, cfy, cfz, gfx, gfy, gfz;
+  cpu->forces(cfx, cfy, cfz);
+  gpu->forces(gfx, gfy, gfz);
+  double fmax = 0, worst = 0;
+  for (std::size_t g = 0; g < cfx.size(); ++g) {
+    fmax = std::max({fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])),
+                     std::fabs(double(cfz[g]))});
+    worst = std::max({worst, std::fabs(double(cfx[g]) - gfx[g]), std::fabs(double(cfy[g]) - gfy[g]),
+                      std::fabs(double(cfz[g]) - gfz[g])});
+  }
+  EXPECT_LT(worst, 1e-5 * std::max(1.0, fmax)) << "|F|max " << fmax;
+  std::vector<double> cobs;
+  cpu->observables(cobs);
+  for (int r = 0; r < 2; ++r)
+    EXPECT_NEAR(obs_of(obs, r, kernels::kObsPotential), obs_of(cobs, r, kernels::kObsPotential),
+                1e-5 * std::max(1.0, obs_of(cobs, r, kernels::kObsPotential)));
+}
+
+#if defined(VITRIFY_HAVE_CUDA)
+TEST(CudaMemory, OversizedRequestIsRefusedWithRequiredAndFreeMemory) {
+  REQUIRE_CUDA_DEVICE();
+  try {
+    require_cuda_memory(std::size_t(1) << 50, "a test batch");
+    ADD_FAILURE() << "a petabyte request must be refused";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("a test batch needs about"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("free"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("MiB"), std::string::npos) << msg;
+  }
+  EXPECT_NO_THROW(require_cuda_memory(1 << 20, "a small batch"));
+}
+#endif
