@@ -20,9 +20,15 @@ bool cuda_device_available(std::string* description) {
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
     cudaGetLastError();
-    if (description)
-      *description = err != cudaSuccess ? std::string("no CUDA device: ") + cudaGetErrorString(err)
-                                        : std::string("no CUDA device found");
+    if (description) {
+      *description = err != cudaSuccess
+                         ? std::string("no usable CUDA device (cudaGetDeviceCount: ") +
+                               cudaGetErrorString(err) + ")"
+                         : std::string("no CUDA device found");
+      if (err == cudaErrorInsufficientDriver)
+        *description += "; no NVIDIA driver is loaded, or it is older than this build's CUDA " +
+                        std::to_string(CUDART_VERSION / 1000) + " runtime";
+    }
     return false;
   }
   int device = 0;

@@ -196,15 +196,30 @@ class StandardSampler final : public ProductionSampler {
       p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
       const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
       p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
+      // Block length per observable: at least tau_alpha, and at least the plateau of the
+      // observable's own blocking analysis (the volume under a Berendsen barostat, for
+      // instance, decorrelates on the barostat's time scale, which can exceed tau_alpha). When
+      // the run is too short for a plateau, the tau_alpha block stays (and the halves check
+      // and the "too few blocks" flags judge the result).
+      auto block_for = [&](auto getter) {
+        long block = p.block;
+        for (int k = 0; k < copies; ++k) {
+          const auto ba = getter(ti * copies + k).blocking_analysis();
+          if (ba.plateau_found) block = std::max(block, ba.block_length);
+        }
+        return block;
+      };
       auto pooled_estimate = [&](auto getter) {
+        const long block = block_for(getter);
         std::vector<BlockEstimate> per;
-        for (int k = 0; k < copies; ++k) per.push_back(getter(ti * copies + k).estimate(p.block));
+        for (int k = 0; k < copies; ++k) per.push_back(getter(ti * copies + k).estimate(block));
         return copies == 1 ? per[0] : analysis::pool_replicas(per);
       };
       auto pooled_halves = [&](auto getter) {
+        const long block = block_for(getter);
         std::vector<BlockEstimate> a, b;
         for (int k = 0; k < copies; ++k) {
-          auto h = getter(ti * copies + k).halves(p.block);
+          auto h = getter(ti * copies + k).halves(block);
           a.push_back(h.first);
           b.push_back(h.second);
         }
@@ -283,8 +298,9 @@ class StandardSampler final : public ProductionSampler {
       }
       if (other_total > 0.005)
         spdlog::warn("T = {}: {:.2f} % of the particles are outside the tracked species (\"other\" "
-                     "bins); consider \"species\": \"auto\"",
-                     p.t, 100 * other_total);
+                     "bins){}",
+                     p.t, 100 * other_total,
+                     c_.species == "auto" ? "" : "; consider \"species\": \"auto\"");
       s["concentrations"] = conc;
       s["other_fraction"] = other_total;
       s["u"] = value_json(p.scalars[kU]);

@@ -71,8 +71,8 @@ inline void require_free_memory(std::size_t bytes, const std::string& what) {
   check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
   if (bytes > free_bytes)
     throw InputError(what + " needs about " + mebibytes(bytes) + " of device memory, but the " +
-                     "device has " + mebibytes(free_bytes) + " free (of " +
-                     mebibytes(total_bytes) + "); use fewer replicas or particles per run");
+                     "device has " + mebibytes(free_bytes) + " free (of " + mebibytes(total_bytes) +
+                     "); use fewer replicas or particles per run");
 }
 
 // Sets every element of a device array to one value.

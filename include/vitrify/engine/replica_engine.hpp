@@ -3,6 +3,8 @@
 // Exec supplies memory (Buffer<T>, allocate/upload/download/fill/ptr) and launch(n, body);
 // every physics operation is a kernel body from kernels/*.hpp. The CPU backend instantiates
 // it with CpuExec; a CUDA backend instantiates the same template with its own policy.
+// Policies whose memory is not host memory (host_memory == false, e.g. CudaExec) also supply
+// copy (buffer to buffer), require_free_memory and device_name; see run_device().
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -30,8 +32,11 @@ class ReplicaEngine final : public Engine {
   std::string backend_name() const override { return Exec::name; }
   std::string model_name() const override { return model_name_; }
   std::string device_name() const override {
-    if constexpr (Exec::host_memory) return Engine::device_name();
-    else return Exec::device_name();
+    if constexpr (Exec::host_memory) {
+      return Engine::device_name();
+    } else {
+      return Exec::device_name();
+    }
   }
 
   void set_state(const BatchState& s) override {

@@ -24,11 +24,11 @@
 
 using namespace vitrify;
 
-#define REQUIRE_CUDA_DEVICE()                                               \
-  do {                                                                      \
-    std::string why_unavailable;                                            \
-    if (!cuda_device_available(&why_unavailable))                           \
-      GTEST_SKIP() << "needs a CUDA device (" << why_unavailable << ")";    \
+#define REQUIRE_CUDA_DEVICE()                                            \
+  do {                                                                   \
+    std::string why_unavailable;                                         \
+    if (!cuda_device_available(&why_unavailable))                        \
+      GTEST_SKIP() << "needs a CUDA device (" << why_unavailable << ")"; \
   } while (0)
 
 namespace {
@@ -104,17 +104,17 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
     double fmax = 0, worst = 0, u_abs = 0;
     for (int i = 0; i < s.n; ++i) {
       const long g = static_cast<long>(r) * s.n + i;
-      fmax = std::max({fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])),
-                       std::fabs(double(cfz[g]))});
+      fmax = std::max(
+          {fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])), std::fabs(double(cfz[g]))});
       u_abs += std::fabs(double(cu[g]));
     }
     const double ftol = 1e-5 * std::max(1.0, fmax);
     int bad = 0;
     for (int i = 0; i < s.n; ++i) {
       const long g = static_cast<long>(r) * s.n + i;
-      const double d = std::max({std::fabs(double(cfx[g]) - gfx[g]),
-                                 std::fabs(double(cfy[g]) - gfy[g]),
-                                 s.dim == 3 ? std::fabs(double(cfz[g]) - gfz[g]) : 0.0});
+      const double d =
+          std::max({std::fabs(double(cfx[g]) - gfx[g]), std::fabs(double(cfy[g]) - gfy[g]),
+                    s.dim == 3 ? std::fabs(double(cfz[g]) - gfz[g]) : 0.0});
       worst = std::max(worst, d);
       if (d > ftol && bad++ < 5)
         ADD_FAILURE() << "replica " << r << " particle " << i << ": force differs by " << d
@@ -122,8 +122,8 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
       EXPECT_NEAR(cu[g], gu[g], 1e-5 * std::max(1.0, std::fabs(double(cu[g]))));
     }
     EXPECT_EQ(bad, 0) << "replica " << r;
-    std::printf("[ info ] replica %d: |F|max %.3g, max |dF| %.3g (%.2g relative)\n", r, fmax,
-                worst, worst / std::max(1.0, fmax));
+    std::printf("[ info ] replica %d: |F|max %.3g, max |dF| %.3g (%.2g relative)\n", r, fmax, worst,
+                worst / std::max(1.0, fmax));
     const double u_c = obs_of(cobs, r, kernels::kObsPotential);
     const double u_g = obs_of(gobs, r, kernels::kObsPotential);
     EXPECT_NEAR(u_g, u_c, 1e-5 * std::max(1.0, 0.5 * u_abs)) << "replica " << r;
@@ -155,7 +155,7 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
         const real rl = std::sqrt(model.cutoff2(s.type[g], s.type[gj])) + real(skin);
         const double cut2 = double(rl) * rl;
         EXPECT_LT(std::fabs(d2 / cut2 - 1), 1e-5) << "pair " << g << "-" << gj << " listed by "
-                                                   << (sc.count(gj) ? "CPU" : "GPU") << " only";
+                                                  << (sc.count(gj) ? "CPU" : "GPU") << " only";
         ++boundary;
       }
       ++compared;
@@ -182,8 +182,8 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
       const double rc2 = model.species_cutoff2(s.type[g], s.type[gj]);
       if (std::fabs(test_util::distance2(s, r, g, gj) / rc2 - 1) < 1e-5) ++ambiguous;
     }
-    EXPECT_LE(std::abs(nc[g] - ng[g]), ambiguous) << "particle " << g << ": CPU " << nc[g]
-                                                  << " species neighbours, GPU " << ng[g];
+    EXPECT_LE(std::abs(nc[g] - ng[g]), ambiguous)
+        << "particle " << g << ": CPU " << nc[g] << " species neighbours, GPU " << ng[g];
   }
   std::printf("[ info ] species counts differing (explained by boundary pairs): %ld of %zu\n",
               differing, nc.size());
@@ -337,9 +337,10 @@ TEST(CudaVsCpu, ShortTrajectoriesAgree) {
     const Ensemble ens = is3d ? Ensemble::kNPT : Ensemble::kNVT;
     const TrajectoryGap one = trajectory_gap(model, s, ens, 1);
     const TrajectoryGap twenty = trajectory_gap(model, s, ens, 20);
-    std::printf("[ info ] %s: position gap %.3g after 1 step, %.3g after 20; observables %.3g, "
-                "%.3g\n",
-                model, one.position, twenty.position, one.observable, twenty.observable);
+    std::printf(
+        "[ info ] %s: position gap %.3g after 1 step, %.3g after 20; observables %.3g, "
+        "%.3g\n",
+        model, one.position, twenty.position, one.observable, twenty.observable);
     EXPECT_LT(one.position, 2e-5) << model;
     EXPECT_LT(twenty.position, 2e-4) << model;
     EXPECT_LT(one.observable, 1e-5) << model;
@@ -358,10 +359,10 @@ TEST(CudaVsCpu, ThermostattedAveragesAgreeWithinStatisticalErrors) {
     Ensemble ensemble;
     double density, temperature;
   };
-  for (const Case& c : {Case{"binary3d", Ensemble::kNPT, 0.85, 1.0},
-                        Case{"hump2d", Ensemble::kNVT, 0.825, 0.5}}) {
-    const BatchState s = melted_batch(c.model, std::vector<double>(8, c.density), 1024,
-                                      c.temperature, 500);
+  for (const Case& c :
+       {Case{"binary3d", Ensemble::kNPT, 0.85, 1.0}, Case{"hump2d", Ensemble::kNVT, 0.825, 0.5}}) {
+    const BatchState s =
+        melted_batch(c.model, std::vector<double>(8, c.density), 1024, c.temperature, 500);
     const Averages a =
         thermostatted_averages("cpu", c.model, s, c.ensemble, c.temperature, 3000, 5000);
     const Averages b =
@@ -441,8 +442,7 @@ TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
   EXPECT_LT(obs_of(obs, 0, kernels::kObsVolume), 0.5 * v0);  // compressed a lot
   EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
   std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
-              before.max_neighbors, after.max_neighbors, before.cell_capacity,
-              after.cell_capacity);
+              before.max_neighbors, after.max_neighbors, before.cell_capacity, after.cell_capacity);
   BatchState end;
   gpu->get_state(end);
   for (double p : {obs_of(obs, 0, kernels::kObsPotential), obs_of(obs, 1, kernels::kObsPotential)})
@@ -455,8 +455,8 @@ TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
   gpu->forces(gfx, gfy, gfz);
   double fmax = 0, worst = 0;
   for (std::size_t g = 0; g < cfx.size(); ++g) {
-    fmax = std::max({fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])),
-                     std::fabs(double(cfz[g]))});
+    fmax = std::max(
+        {fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])), std::fabs(double(cfz[g]))});
     worst = std::max({worst, std::fabs(double(cfx[g]) - gfx[g]), std::fabs(double(cfy[g]) - gfy[g]),
                       std::fabs(double(cfz[g]) - gfz[g])});
   }
