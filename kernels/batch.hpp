@@ -18,10 +18,10 @@ struct BatchView {
   int dim;         // 2 or 3
 
   // Particle arrays, length R*N.
-  real *x, *y, *z;     // wrapped positions in [0, L)
-  real *vx, *vy, *vz;  // velocities
-  real *fx, *fy, *fz;  // forces
-  int* type;           // particle type
+  real *x, *y, *z;             // wrapped positions in [0, L)
+  real *vx, *vy, *vz;          // velocities
+  real *fx, *fy, *fz;          // forces
+  int* type;                   // particle type
   int *img_x, *img_y, *img_z;  // periodic image counters (unwrapped = x + img*L)
   real* u_i;  // per-particle potential energy: full sum over neighbours, sum_i u_i = 2U
   real* w_i;  // per-particle virial: 0.5 * sum_j r_ij . f_ij, sum_i w_i = sum_pairs r.f
@@ -40,7 +40,7 @@ struct BatchView {
   int max_cells;                   // cell slots per replica
   int cell_capacity;               // particles per cell slot
   int* nbr_count;                  // R*N
-  int* nbr_list;                   // neighbour gid j of particle gid at gid*nbr_stride_i + k*nbr_stride_k
+  int* nbr_list;  // neighbour gid j of particle gid at gid*nbr_stride_i + k*nbr_stride_k
   int max_neighbors;
   long nbr_stride_i, nbr_stride_k;
 

@@ -21,14 +21,14 @@ namespace vitrify::kernels {
 // Per-replica thermodynamic state after a step (double precision).
 // Layout of ReplicaObservables::values[r*kObsCount + q].
 enum ObservableIndex : int {
-  kObsKinetic = 0,    // K, total kinetic energy
-  kObsPotential,      // U, total potential energy
-  kObsVirial,         // W = sum over pairs of r.f
-  kObsTemperature,    // 2K/(d(N-1))
-  kObsPressure,       // (2K + W)/(d V)
-  kObsVolume,         // V
-  kObsLambda,         // thermostat velocity scale applied after this step
-  kObsMu,             // barostat length scale applied after this step
+  kObsKinetic = 0,  // K, total kinetic energy
+  kObsPotential,    // U, total potential energy
+  kObsVirial,       // W = sum over pairs of r.f
+  kObsTemperature,  // 2K/(d(N-1))
+  kObsPressure,     // (2K + W)/(d V)
+  kObsVolume,       // V
+  kObsLambda,       // thermostat velocity scale applied after this step
+  kObsMu,           // barostat length scale applied after this step
   kObsCount
 };
 
@@ -40,8 +40,8 @@ struct KickDrift {
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
     const real h = real(0.5) * dt;
-    const real mu = scale_positions ? real(obs[static_cast<long>(r) * kObsCount + kObsMu])
-                                    : real(1);
+    const real mu =
+        scale_positions ? real(obs[static_cast<long>(r) * kObsCount + kObsMu]) : real(1);
     real vx = b.vx[gid] + h * b.fx[gid];
     real vy = b.vy[gid] + h * b.fy[gid];
     b.vx[gid] = vx;
@@ -115,7 +115,8 @@ struct BarostatParams {
 };
 
 // Sums the chunk partials of each replica, computes T and p and the Berendsen scale factors
-// (applied by ScaleVelocities now and by ScaleBoxes/KickDrift at the next step). Target temperature: t_start + ramp * (t_end - t_start).
+// (applied by ScaleVelocities now and by ScaleBoxes/KickDrift at the next step). Target
+// temperature: t_start + ramp * (t_end - t_start).
 struct FinishStep {
   BatchView b;
   int chunks;

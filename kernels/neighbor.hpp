@@ -90,8 +90,10 @@ struct AssignCells {
     if (c >= b.max_cells) return;  // SetupCells raised kCellOverflow already
     const long slot_base = static_cast<long>(r) * b.max_cells + c;
     const int slot = atomic_add_int(&b.cell_count[slot_base], 1);
-    if (slot < b.cell_capacity) b.cell_list[slot_base * b.cell_capacity + slot] = gid - r * b.n;
-    else atomic_or_int(&b.overflow[r], kCellOverflow);
+    if (slot < b.cell_capacity)
+      b.cell_list[slot_base * b.cell_capacity + slot] = gid - r * b.n;
+    else
+      atomic_or_int(&b.overflow[r], kCellOverflow);
   }
 };
 

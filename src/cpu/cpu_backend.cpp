@@ -1,9 +1,9 @@
 // The CPU backend: ReplicaEngine instantiated with the OpenMP execution policy, and the
 // backend/model registry behind make_engine().
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <map>
-
-#include <spdlog/spdlog.h>
 
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"

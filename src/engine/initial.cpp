@@ -33,8 +33,8 @@ void make_lattice_replica(BatchState& s, int r, const ModelInfo& m, double densi
   {
     int filled = 0;
     for (int t = 0; t < m.n_types; ++t) {
-      const int count = t + 1 == m.n_types ? n - filled
-                                           : static_cast<int>(std::lround(m.type_fractions[t] * n));
+      const int count =
+          t + 1 == m.n_types ? n - filled : static_cast<int>(std::lround(m.type_fractions[t] * n));
       for (int k = 0; k < count; ++k) types[filled + k] = t;
       filled += count;
     }

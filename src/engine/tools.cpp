@@ -56,8 +56,10 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
     engine->forces(fx, fy, fz);
     nlohmann::json f = nlohmann::json::array();
     for (int i = 0; i < n; ++i) {
-      if (m.dimension == 3) f.push_back({fx[i], fy[i], fz[i]});
-      else f.push_back({fx[i], fy[i]});
+      if (m.dimension == 3)
+        f.push_back({fx[i], fy[i], fz[i]});
+      else
+        f.push_back({fx[i], fy[i]});
     }
     out["forces"] = f;
   }

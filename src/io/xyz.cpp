@@ -76,11 +76,13 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
       if (!parse_double(tok, x)) fail(source, 2, "Lattice holds a non-number \"" + tok + "\"");
       v.push_back(x);
     }
-    if (v.size() != 9) fail(source, 2, "Lattice must hold 9 numbers, got " + std::to_string(v.size()));
+    if (v.size() != 9)
+      fail(source, 2, "Lattice must hold 9 numbers, got " + std::to_string(v.size()));
     for (int a = 0; a < 3; ++a)
       for (int b = 0; b < 3; ++b)
         if (a != b && v[3 * a + b] != 0.0)
-          fail(source, 2, "only orthogonal boxes are supported (off-diagonal Lattice entries must be 0)");
+          fail(source, 2,
+               "only orthogonal boxes are supported (off-diagonal Lattice entries must be 0)");
     for (int a = 0; a < 3; ++a) {
       f.box[a] = v[4 * a];
       if (a < dimension && !(f.box[a] > 0))
@@ -117,17 +119,20 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
   for (long i = 0; i < count; ++i) {
     const long lineno = i + 3;
     if (!std::getline(in, line))
-      fail(source, lineno, "file ends after " + std::to_string(i) + " of " + std::to_string(count) + " particles");
+      fail(source, lineno,
+           "file ends after " + std::to_string(i) + " of " + std::to_string(count) + " particles");
     std::istringstream ls(line);
     std::vector<std::string> tok;
     std::string t;
     while (ls >> t) tok.push_back(t);
     if (static_cast<int>(tok.size()) < ncols)
-      fail(source, lineno, "expected " + std::to_string(ncols) + " columns, got " + std::to_string(tok.size()));
+      fail(source, lineno,
+           "expected " + std::to_string(ncols) + " columns, got " + std::to_string(tok.size()));
     double xyz[3];
     for (int a = 0; a < 3; ++a)
       if (!parse_double(tok[pos_col + a], xyz[a]))
-        fail(source, lineno, "position component \"" + tok[pos_col + a] + "\" is not a finite number");
+        fail(source, lineno,
+             "position component \"" + tok[pos_col + a] + "\" is not a finite number");
     f.species.push_back(tok[species_col]);
     f.x.push_back(xyz[0]);
     f.y.push_back(xyz[1]);
@@ -174,11 +179,12 @@ BatchState frame_to_state(const XyzFrame& f, const ModelInfo& m, const std::stri
 void write_xyz(std::ostream& out, const BatchState& s, int r, const ModelInfo& m,
                const std::string& comment) {
   const long base = static_cast<long>(r) * s.n;
-  const double lx = s.box[3 * r], ly = s.box[3 * r + 1], lz = m.dimension == 3 ? s.box[3 * r + 2] : 1.0;
+  const double lx = s.box[3 * r], ly = s.box[3 * r + 1],
+               lz = m.dimension == 3 ? s.box[3 * r + 2] : 1.0;
   out << s.n << '\n';
   out << std::setprecision(10) << "Lattice=\"" << lx << " 0 0 0 " << ly << " 0 0 0 " << lz
-      << "\" Properties=species:S:1:pos:R:3:vel:R:3 pbc=\"" << (m.dimension == 3 ? "T T T" : "T T F")
-      << "\"";
+      << "\" Properties=species:S:1:pos:R:3:vel:R:3 pbc=\""
+      << (m.dimension == 3 ? "T T T" : "T T F") << "\"";
   if (!comment.empty()) out << ' ' << comment;
   out << '\n' << std::setprecision(8);
   for (int i = 0; i < s.n; ++i) {

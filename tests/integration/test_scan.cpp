@@ -25,21 +25,16 @@ std::string read_file(const std::string& path) {
 }
 
 std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("vitrify_test_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("vitrify_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p.string();
 }
 
 json short_scan(const std::string& model) {
-  json j = {{"model", model},
-            {"n_particles", 256},
-            {"melt_steps", 500},
-            {"cool_steps", 500},
-            {"equilibration_steps", 1000},
-            {"production_steps", 4000},
-            {"sample_interval", 2},
-            {"thermo_interval", 50},
-            {"seed", 7}};
+  json j = {{"model", model},       {"n_particles", 256},          {"melt_steps", 500},
+            {"cool_steps", 500},    {"equilibration_steps", 1000}, {"production_steps", 4000},
+            {"sample_interval", 2}, {"thermo_interval", 50},       {"seed", 7}};
   if (model == "binary3d") {
     j["temperatures"] = {0.8, 1.5, 3.0};
     j["species"] = "auto";
@@ -79,8 +74,9 @@ TEST(Scan, BothModelsProduceDocumentedMeasurements) {
     const std::string dir = temp_dir(model);
     const json m = run_short(model, dir);
     // Top-level schema (docs/OUTPUTS.md).
-    for (const char* key : {"format", "version", "model", "dimension", "ensemble", "n_particles",
-                            "pressure", "particle_types", "species", "other_bins", "isf", "state_points"})
+    for (const char* key :
+         {"format", "version", "model", "dimension", "ensemble", "n_particles", "pressure",
+          "particle_types", "species", "other_bins", "isf", "state_points"})
       EXPECT_TRUE(m.contains(key)) << model << ": " << key;
     EXPECT_EQ(m["format"], "vitrify-measurements");
     EXPECT_EQ(m["model"], model);
@@ -132,7 +128,8 @@ TEST(Scan, SameSeedGivesIdenticalOutputs) {
   run_short("binary3d", b);
   EXPECT_EQ(read_file(a + "/measurements.json"), read_file(b + "/measurements.json"));
   EXPECT_EQ(read_file(a + "/thermo/replica_001.csv"), read_file(b + "/thermo/replica_001.csv"));
-  EXPECT_EQ(read_file(a + "/snapshots/replica_000.xyz"), read_file(b + "/snapshots/replica_000.xyz"));
+  EXPECT_EQ(read_file(a + "/snapshots/replica_000.xyz"),
+            read_file(b + "/snapshots/replica_000.xyz"));
   fs::remove_all(a);
   fs::remove_all(b);
 }

@@ -18,16 +18,20 @@ struct Box {
   // Minimum-image separation along one axis.
   VT_HD static real min_image_1d(real d, real len) {
     const real half = real(0.5) * len;
-    if (d > half) d -= len * floor((d + half) / len);
-    else if (d < -half) d += len * floor((half - d) / len);
+    if (d > half)
+      d -= len * floor((d + half) / len);
+    else if (d < -half)
+      d += len * floor((half - d) / len);
     return d;
   }
 
   VT_HD void min_image(real& dx, real& dy, real& dz) const {
     dx = min_image_1d(dx, L[0]);
     dy = min_image_1d(dy, L[1]);
-    if (dim == 3) dz = min_image_1d(dz, L[2]);
-    else dz = real(0);
+    if (dim == 3)
+      dz = min_image_1d(dz, L[2]);
+    else
+      dz = real(0);
   }
 
   // Wrap one coordinate into [0, len); returns the number of box lengths removed

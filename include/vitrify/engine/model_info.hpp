@@ -19,16 +19,16 @@ struct ModelInfo {
   std::string name;
   int dimension;
   int n_types;
-  std::vector<std::string> type_names;  // extended-XYZ species names by type
-  std::vector<double> type_fractions;   // composition
-  std::string default_ensemble;         // "npt" or "nvt"
-  double default_density;               // NVT/NVE default (sigma^-d)
-  double default_pressure;              // NPT default
-  double default_initial_density;       // lattice density of the initial configuration (NPT)
-  double max_cutoff;                    // largest interaction cutoff (sigma)
-  double min_init_distance;             // smallest pair distance allowed in an initial lattice
-  double isf_k;                         // wave number of the self-ISF (1/sigma)
-  std::vector<int> isf_types;           // particle types entering the self-ISF
+  std::vector<std::string> type_names;    // extended-XYZ species names by type
+  std::vector<double> type_fractions;     // composition
+  std::string default_ensemble;           // "npt" or "nvt"
+  double default_density;                 // NVT/NVE default (sigma^-d)
+  double default_pressure;                // NPT default
+  double default_initial_density;         // lattice density of the initial configuration (NPT)
+  double max_cutoff;                      // largest interaction cutoff (sigma)
+  double min_init_distance;               // smallest pair distance allowed in an initial lattice
+  double isf_k;                           // wave number of the self-ISF (1/sigma)
+  std::vector<int> isf_types;             // particle types entering the self-ISF
   std::vector<SpeciesDef> paper_species;  // the paper's tracked list
   std::string species_prefix(int type) const;  // "s"/"l" or "c"
 };

@@ -1,8 +1,7 @@
 #pragma once
 // Library side of `vitrify eval` and `vitrify bench`.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "vitrify/io/config.hpp"
 
@@ -15,8 +14,8 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
 
 struct BenchOptions {
   long warmup_steps = 3000;
-  long steps = 3000;   // timed steps per block
-  int blocks = 3;      // timed blocks; the median block is reported
+  long steps = 3000;  // timed steps per block
+  int blocks = 3;     // timed blocks; the median block is reported
   std::string backend = "auto";
   int threads = 0;
 };

@@ -1,9 +1,8 @@
 #pragma once
 // Output helpers: every file is written to a temporary name, flushed and renamed, so a crash
 // never leaves a half-written JSON or CSV behind.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace vitrify {
 

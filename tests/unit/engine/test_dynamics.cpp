@@ -40,7 +40,8 @@ BatchState lattice_batch(const std::string& model, int replicas, int n, double d
 double total_energy(Engine& e, int r) {
   std::vector<double> obs;
   e.observables(obs);
-  return obs[r * kernels::kObsCount + kernels::kObsKinetic] + obs[r * kernels::kObsCount + kernels::kObsPotential];
+  return obs[r * kernels::kObsCount + kernels::kObsKinetic] +
+         obs[r * kernels::kObsCount + kernels::kObsPotential];
 }
 
 }  // namespace
@@ -96,7 +97,8 @@ TEST(Dynamics, ThermostatReachesEachReplicasTarget) {
   for (int k = 0; k < 400; ++k) {
     e->run(10);
     e->observables(obs);
-    for (int r = 0; r < 3; ++r) t[r].v.push_back(obs[r * kernels::kObsCount + kernels::kObsTemperature]);
+    for (int r = 0; r < 3; ++r)
+      t[r].v.push_back(obs[r * kernels::kObsCount + kernels::kObsTemperature]);
   }
   for (int r = 0; r < 3; ++r) {
     // Berendsen keeps <T> at the target up to its own small bias; 1 % is far tighter than the
@@ -125,7 +127,8 @@ TEST(Dynamics, BarostatBringsBinary3dToTargetPressure) {
   }
   for (int r = 0; r < 2; ++r) {
     const double err = p[r].block_error();
-    EXPECT_LT(std::fabs(p[r].mean() - 10.0), 3 * err + 0.02) << "replica " << r << " <p> = " << p[r].mean() << " +- " << err;
+    EXPECT_LT(std::fabs(p[r].mean() - 10.0), 3 * err + 0.02)
+        << "replica " << r << " <p> = " << p[r].mean() << " +- " << err;
     EXPECT_GT(rho[r].mean(), 0.7);  // compressed from the initial 0.6 lattice
   }
   // The hotter replica is less dense at the same pressure.

@@ -18,7 +18,8 @@ using namespace vitrify;
 namespace {
 
 // Spreads particles by rejecting overlaps closer than dmin (so forces stay finite).
-void spread_replica(BatchState& s, int r, double len, int n_types, double dmin, std::uint64_t seed) {
+void spread_replica(BatchState& s, int r, double len, int n_types, double dmin,
+                    std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   for (int a = 0; a < 3; ++a) s.box[3 * r + a] = real(a < s.dim ? len : 1.0);
@@ -48,7 +49,8 @@ void check_lists_and_forces(Engine& e, const BatchState& s, const Model& model, 
   for (int r = 0; r < s.n_replicas; ++r) {
     std::vector<double> f;
     const double u = test_util::brute_force(s, r, model, f);
-    EXPECT_NEAR(obs[r * kernels::kObsCount + kernels::kObsPotential], u, 1e-4 * std::max(1.0, std::fabs(u)));
+    EXPECT_NEAR(obs[r * kernels::kObsCount + kernels::kObsPotential], u,
+                1e-4 * std::max(1.0, std::fabs(u)));
     double fmax = 0;
     for (double v : f) fmax = std::max(fmax, std::fabs(v));
     for (int i = 0; i < s.n; ++i) {
@@ -71,7 +73,8 @@ void check_lists_and_forces(Engine& e, const BatchState& s, const Model& model, 
         const long gj = static_cast<long>(r) * s.n + j;
         const double d2 = test_util::distance2(s, r, g, gj);
         const double rc2 = model.cutoff2(s.type[g], s.type[gj]);
-        if (d2 < rc2 * (1 - 1e-5)) EXPECT_EQ(listed.count(static_cast<int>(gj)), 1u) << i << " " << j;
+        if (d2 < rc2 * (1 - 1e-5))
+          EXPECT_EQ(listed.count(static_cast<int>(gj)), 1u) << i << " " << j;
         const double rl = std::sqrt(rc2) + skin;
         if (just_built && listed.count(static_cast<int>(gj))) EXPECT_LT(d2, rl * rl * (1 + 1e-4));
       }
@@ -159,10 +162,13 @@ TEST(Forces, ThreeParticleAnalytic) {
   auto e = make_engine("cpu", "binary3d", {});
   e->set_state(s);
   auto pair_u = [](double r, double sg) {
-    return r > std::sqrt(8.0 / 6.0) * sg ? 0.0 : std::pow(sg / r, 8) - std::pow(sg / r, 6) + 27.0 / 256.0;
+    return r > std::sqrt(8.0 / 6.0) * sg ? 0.0
+                                         : std::pow(sg / r, 8) - std::pow(sg / r, 6) + 27.0 / 256.0;
   };
   auto pair_f = [](double r, double sg) {  // -dU/dr
-    return r > std::sqrt(8.0 / 6.0) * sg ? 0.0 : 8 * std::pow(sg, 8) / std::pow(r, 9) - 6 * std::pow(sg, 6) / std::pow(r, 7);
+    return r > std::sqrt(8.0 / 6.0) * sg
+               ? 0.0
+               : 8 * std::pow(sg, 8) / std::pow(r, 9) - 6 * std::pow(sg, 6) / std::pow(r, 7);
   };
   const double u01 = pair_u(1.1, 1.2), u12 = pair_u(1.2, 1.4), u02 = pair_u(2.3, 1.2);
   EXPECT_EQ(u02, 0.0);
@@ -206,7 +212,8 @@ TEST(Species, CountsMatchBruteForceOnRandomConfigurations) {
     const ModelInfo& m = model_info(name);
     BatchState s;
     s.resize(2, 500, m.dimension);
-    for (int r = 0; r < 2; ++r) spread_replica(s, r, m.dimension == 3 ? 8.5 + r : 25.0 + r, m.n_types, 0.85, 7 + r);
+    for (int r = 0; r < 2; ++r)
+      spread_replica(s, r, m.dimension == 3 ? 8.5 + r : 25.0 + r, m.n_types, 0.85, 7 + r);
     auto e = make_engine("cpu", name, {});
     e->set_state(s);
     std::vector<int> nn;
@@ -221,7 +228,8 @@ TEST(Species, CountsMatchBruteForceOnRandomConfigurations) {
           if (j == i) continue;
           const long gj = static_cast<long>(r) * s.n + j;
           const double d2 = test_util::distance2(s, r, g, gj);
-          const double c2 = m.dimension == 3 ? b3.species_cutoff2(s.type[g], s.type[gj]) : h2.species_cutoff2(0, 0);
+          const double c2 = m.dimension == 3 ? b3.species_cutoff2(s.type[g], s.type[gj])
+                                             : h2.species_cutoff2(0, 0);
           if (std::fabs(std::sqrt(d2) - std::sqrt(c2)) < 1e-5) ++near_edge;
           if (m.dimension == 3 ? d2 <= c2 : d2 < c2) ++count;
         }

@@ -27,7 +27,8 @@ void expect_rejected(const json& j, const std::vector<std::string>& fragments) {
   } catch (const InputError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("test.json"), std::string::npos) << msg;
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+    for (const auto& f : fragments)
+      EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
   }
 }
 
@@ -58,29 +59,42 @@ TEST(Config, BuiltInDefaultIsValid) {
   EXPECT_FALSE(c.temperatures.empty());
 }
 
-TEST(Config, RejectsUnknownKey) { expect_rejected(with(base_hump(), "temprature", 1), {"\"temprature\"", "unknown key"}); }
+TEST(Config, RejectsUnknownKey) {
+  expect_rejected(with(base_hump(), "temprature", 1), {"\"temprature\"", "unknown key"});
+}
 TEST(Config, RejectsMissingModel) {
   json j = base_hump();
   j.erase("model");
   expect_rejected(j, {"\"model\"", "required"});
 }
-TEST(Config, RejectsUnknownModel) { expect_rejected(with(base_hump(), "model", "lj3d"), {"\"model\"", "lj3d"}); }
+TEST(Config, RejectsUnknownModel) {
+  expect_rejected(with(base_hump(), "model", "lj3d"), {"\"model\"", "lj3d"});
+}
 TEST(Config, RejectsWrongTypes) {
   expect_rejected(with(base_hump(), "dt", "0.005"), {"\"dt\"", "number"});
   expect_rejected(with(base_hump(), "n_particles", 10.5), {"\"n_particles\"", "integer"});
   expect_rejected(with(base_hump(), "temperatures", 0.5), {"\"temperatures\"", "array"});
-  expect_rejected(with(base_hump(), "temperatures", json::array({0.5, "hot"})), {"temperatures[1]", "number"});
+  expect_rejected(with(base_hump(), "temperatures", json::array({0.5, "hot"})),
+                  {"temperatures[1]", "number"});
   expect_rejected(with(base_hump(), "analyze", 1), {"\"analyze\"", "true or false"});
   expect_rejected(with(base_hump(), "output_dir", 3), {"\"output_dir\"", "string"});
 }
 TEST(Config, RejectsNonPositiveTemperature) {
-  expect_rejected(with(base_hump(), "temperatures", json::array({0.5, 0.0})), {"temperatures[1]", "> 0"});
-  expect_rejected(with(base_hump(), "temperatures", json::array({-1.0})), {"temperatures[0]", "> 0"});
+  expect_rejected(with(base_hump(), "temperatures", json::array({0.5, 0.0})),
+                  {"temperatures[1]", "> 0"});
+  expect_rejected(with(base_hump(), "temperatures", json::array({-1.0})),
+                  {"temperatures[0]", "> 0"});
   expect_rejected(with(base_hump(), "temperatures", json::array()), {"\"temperatures\"", "empty"});
 }
-TEST(Config, RejectsTooFewParticles) { expect_rejected(with(base_hump(), "n_particles", 1), {"\"n_particles\"", ">= 2"}); }
-TEST(Config, RejectsOddNForBinary) { expect_rejected(with(base_binary(), "n_particles", 513), {"\"n_particles\"", "even"}); }
-TEST(Config, RejectsHugeN) { expect_rejected(with(base_hump(), "n_particles", 1000000000), {"\"n_particles\"", "too large"}); }
+TEST(Config, RejectsTooFewParticles) {
+  expect_rejected(with(base_hump(), "n_particles", 1), {"\"n_particles\"", ">= 2"});
+}
+TEST(Config, RejectsOddNForBinary) {
+  expect_rejected(with(base_binary(), "n_particles", 513), {"\"n_particles\"", "even"});
+}
+TEST(Config, RejectsHugeN) {
+  expect_rejected(with(base_hump(), "n_particles", 1000000000), {"\"n_particles\"", "too large"});
+}
 TEST(Config, RejectsDensityThatCannotHoldN) {
   expect_rejected(with(base_hump(), "density", 3.0), {"\"density\"", "too high"});
   expect_rejected(with(base_binary(), "initial_density", 5.0), {"\"initial_density\"", "too high"});
@@ -108,19 +122,25 @@ TEST(Config, RejectsBadRunLengths) {
   expect_rejected(with(base_hump(), "production_steps", 0), {"\"production_steps\"", ">= 1"});
   expect_rejected(with(base_hump(), "melt_steps", -5), {"\"melt_steps\"", ">= 0"});
   expect_rejected(with(base_hump(), "sample_interval", 0), {"\"sample_interval\"", ">= 1"});
-  expect_rejected(with(with(base_hump(), "production_steps", 10), "sample_interval", 20), {"\"sample_interval\"", "exceed"});
-  expect_rejected(with(base_hump(), "copies_per_temperature", 0), {"\"copies_per_temperature\"", ">= 1"});
+  expect_rejected(with(with(base_hump(), "production_steps", 10), "sample_interval", 20),
+                  {"\"sample_interval\"", "exceed"});
+  expect_rejected(with(base_hump(), "copies_per_temperature", 0),
+                  {"\"copies_per_temperature\"", ">= 1"});
   expect_rejected(with(base_hump(), "seed", -1), {"\"seed\"", ">= 0"});
 }
 TEST(Config, RejectsBadSpeciesAndBackend) {
   expect_rejected(with(base_hump(), "species", "all"), {"\"species\"", "one of"});
-  expect_rejected(with(base_hump(), "species", json::array({"c3", "s4"})), {"species[1]", "not a species"});
+  expect_rejected(with(base_hump(), "species", json::array({"c3", "s4"})),
+                  {"species[1]", "not a species"});
   expect_rejected(with(base_hump(), "species", json::array({"c3", "c3"})), {"species[1]", "twice"});
-  expect_rejected(with(base_hump(), "species_auto_threshold", 2), {"\"species_auto_threshold\"", "(0, 1)"});
+  expect_rejected(with(base_hump(), "species_auto_threshold", 2),
+                  {"\"species_auto_threshold\"", "(0, 1)"});
   expect_rejected(with(base_hump(), "backend", "gpu"), {"\"backend\"", "one of"});
 }
 TEST(Config, StrictJsonParsing) {
-  EXPECT_THROW(vitrify::parse_json_strict("{\"model\": \"hump2d\", \"model\": \"binary3d\"}", "dup.json"), InputError);
+  EXPECT_THROW(
+      vitrify::parse_json_strict("{\"model\": \"hump2d\", \"model\": \"binary3d\"}", "dup.json"),
+      InputError);
   try {
     vitrify::parse_json_strict("{\"model\": \"hump2d\",\n \"dt\": }", "broken.json");
     FAIL();
@@ -139,7 +159,8 @@ TEST(Config, EveryKeyIsDocumented) {
   ss << f.rdbuf();
   const std::string doc = ss.str();
   for (const auto& key : vitrify::config_keys())
-    EXPECT_NE(doc.find("`" + key + "`"), std::string::npos) << key << " missing from docs/CONFIG.md";
+    EXPECT_NE(doc.find("`" + key + "`"), std::string::npos)
+        << key << " missing from docs/CONFIG.md";
 }
 
 TEST(Config, ShippedInputsAreValid) {

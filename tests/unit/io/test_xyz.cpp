@@ -52,12 +52,18 @@ TEST(Xyz, BrokenFilesNameTheLineAndReason) {
   EXPECT_NE(error_of("abc\n").find("particle count"), std::string::npos);
   EXPECT_NE(error_of("-3\n").find("positive"), std::string::npos);
   EXPECT_NE(error_of("2\nno lattice here\n").find("Lattice"), std::string::npos);
-  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0\"\nS 0 0 0\n").find("9 numbers"), std::string::npos);
-  EXPECT_NE(error_of("1\nLattice=\"10 1 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("orthogonal"), std::string::npos);
-  EXPECT_NE(error_of("2\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("f.xyz:4"), std::string::npos);
-  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 nan 0\n").find("f.xyz:3"), std::string::npos);
-  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 0\n").find("columns"), std::string::npos);
-  EXPECT_NE(error_of("1\nLattice=\"0 0 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("> 0"), std::string::npos);
+  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0\"\nS 0 0 0\n").find("9 numbers"),
+            std::string::npos);
+  EXPECT_NE(error_of("1\nLattice=\"10 1 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("orthogonal"),
+            std::string::npos);
+  EXPECT_NE(error_of("2\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("f.xyz:4"),
+            std::string::npos);
+  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 nan 0\n").find("f.xyz:3"),
+            std::string::npos);
+  EXPECT_NE(error_of("1\nLattice=\"10 0 0 0 10 0 0 0 10\"\nS 0 0\n").find("columns"),
+            std::string::npos);
+  EXPECT_NE(error_of("1\nLattice=\"0 0 0 0 10 0 0 0 10\"\nS 0 0 0\n").find("> 0"),
+            std::string::npos);
   std::istringstream in("1\nLattice=\"10 0 0 0 10 0 0 0 10\"\nX 0 0 0\n");
   const XyzFrame f = read_xyz(in, "f.xyz", 3);
   EXPECT_THROW(frame_to_state(f, model_info("binary3d"), "f.xyz"), InputError);

@@ -30,8 +30,14 @@ double binary_u(double r, double s) {
 }
 double hump_u(double r) {
   const double r0 = std::pow(2.0, 1.0 / 6.0), rs = 1.65, h0 = 0.75;
-  const double a[8] = {1.0, 0.0, 2.675405732987203, 46.593574934286437, -212.021700143354,
-                       308.7495934944721, -188.1854149609638, 41.188540942572089};
+  const double a[8] = {1.0,
+                       0.0,
+                       2.675405732987203,
+                       46.593574934286437,
+                       -212.021700143354,
+                       308.7495934944721,
+                       -188.1854149609638,
+                       41.188540942572089};
   if (r <= r0) return std::pow(r, -12) - std::pow(r, -6) + 0.25 + h0;
   if (r > rs) return 0;
   const double x = (r - r0) / (rs - r0);
@@ -51,7 +57,8 @@ TEST(Binary3d, AnalyticValues) {
       EXPECT_NEAR(energy(m, s[a][b], a, b), 27.0 / 256.0, 1e-6);
       EXPECT_NEAR(force(m, s[a][b], a, b), 2.0 / s[a][b], 1e-5);
       for (double r = 0.8 * s[a][b]; r < 1.3 * s[a][b]; r += 0.01)
-        EXPECT_NEAR(energy(m, r, a, b), binary_u(r, s[a][b]), 2e-5 * std::max(1.0, binary_u(r, s[a][b])));
+        EXPECT_NEAR(energy(m, r, a, b), binary_u(r, s[a][b]),
+                    2e-5 * std::max(1.0, binary_u(r, s[a][b])));
     }
   EXPECT_NEAR(m.max_cutoff(), std::sqrt(8.0 / 6.0) * 1.4, 1e-6);
 }
@@ -87,7 +94,8 @@ TEST(Hump2d, FactsFromSpec) {
   EXPECT_NEAR(best_u, 1.0875, 2e-4);
   EXPECT_NEAR(energy(m, best_r), best_u, 1e-5);
   EXPECT_NEAR(force(m, best_r), 0.0, 2e-3);
-  for (double r = 0.9; r < 1.7; r += 0.01) EXPECT_NEAR(energy(m, r), hump_u(r), 1e-4 * std::max(1.0, hump_u(r)));
+  for (double r = 0.9; r < 1.7; r += 0.01)
+    EXPECT_NEAR(energy(m, r), hump_u(r), 1e-4 * std::max(1.0, hump_u(r)));
 }
 
 TEST(Hump2d, SecondDerivativeJumpAtR0IsAboutOnePercent) {
@@ -104,7 +112,8 @@ TEST(Hump2d, SecondDerivativeJumpAtR0IsAboutOnePercent) {
 // relative rounding error of ~1e-6, and near r* the polynomial's cancellation between terms
 // of size ~300 limits the absolute error to ~1e-4 (tolerance below).
 template <class M, class U>
-void check_finite_difference(const M& m, U&& reference_u, double rmin, double rmax, int ti, int tj) {
+void check_finite_difference(const M& m, U&& reference_u, double rmin, double rmax, int ti,
+                             int tj) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> u(rmin, rmax);
   for (int k = 0; k < 200; ++k) {
@@ -117,9 +126,12 @@ void check_finite_difference(const M& m, U&& reference_u, double rmin, double rm
 
 TEST(Binary3d, ForceIsMinusDerivative) {
   const auto m = vitrify::Binary3d::make();
-  check_finite_difference(m, [](double r) { return binary_u(r, 1.0); }, 0.85, 1.15, 0, 0);
-  check_finite_difference(m, [](double r) { return binary_u(r, 1.2); }, 1.0, 1.38, 0, 1);
-  check_finite_difference(m, [](double r) { return binary_u(r, 1.4); }, 1.2, 1.61, 1, 1);
+  check_finite_difference(
+      m, [](double r) { return binary_u(r, 1.0); }, 0.85, 1.15, 0, 0);
+  check_finite_difference(
+      m, [](double r) { return binary_u(r, 1.2); }, 1.0, 1.38, 0, 1);
+  check_finite_difference(
+      m, [](double r) { return binary_u(r, 1.4); }, 1.2, 1.61, 1, 1);
 }
 
 TEST(Hump2d, ForceIsMinusDerivative) {
