@@ -20,10 +20,12 @@
 
 namespace {
 
-// Exit codes: 0 success, 1 internal error, 2 bad input/configuration, 3 simulation failure.
+// Exit codes: 0 success, 1 internal error, 2 bad input/configuration, 3 simulation failure,
+// 4 interrupted by SIGINT/SIGTERM after writing a checkpoint (rerun to resume).
 constexpr int kExitInternal = 1;
 constexpr int kExitInput = 2;
 constexpr int kExitSimulation = 3;
+constexpr int kExitInterrupted = 4;
 
 vitrify::RunConfig load(const std::string& path) {
   return path.empty() ? vitrify::default_config() : vitrify::load_config(path);
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
 
   std::string config_path, output_dir, backend;
   int threads = 0;
-  bool quiet = false, no_analyze = false;
+  bool quiet = false, no_analyze = false, force = false;
   auto* run = app.add_subcommand("run", "run a temperature scan from a JSON configuration "
                                         "(built-in default when CONFIG is omitted)");
   run->add_option("config", config_path, "configuration file (JSON, see docs/CONFIG.md)");
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "OpenMP threads (overrides threads)");
   run->add_flag("-q,--quiet", quiet, "no progress line");
   run->add_flag("--no-analyze", no_analyze, "skip the analysis at the end of the scan");
+  run->add_flag("--force", force, "start over: ignore checkpoints and overwrite a finished run");
 
   std::string validate_path;
   auto* validate = app.add_subcommand("validate", "check a configuration and print it resolved");
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
       log_to_file(c.output_dir);
       vitrify::ScanOptions so;
       so.progress = !quiet;
+      so.force = force;
       vitrify::run_scan(c, so);
     } else if (*analyze) {
       nlohmann::json opts = nlohmann::json::object();
@@ -199,6 +203,9 @@ int main(int argc, char** argv) {
                     j["final_mean_density"].get<double>());
       }
     }
+  } catch (const vitrify::ScanInterrupted& e) {
+    spdlog::warn("{}", e.what());
+    return kExitInterrupted;
   } catch (const vitrify::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitInput;

@@ -154,6 +154,50 @@ class StandardSampler final : public ProductionSampler {
     ++samples_;
   }
 
+  json save_state() const override {
+    json j;
+    j["samples"] = samples_;
+    j["overflow_neighbors"] = overflow_neighbors_;
+    json reps = json::array();
+    for (int r = 0; r < R_; ++r) {
+      json rep;
+      json sc = json::array(), bi = json::array();
+      for (const auto& a : scalars_[r]) sc.push_back(a.to_json());
+      for (const auto& a : bins_[r]) bi.push_back(a.to_json());
+      rep["scalars"] = sc;
+      rep["bins"] = bi;
+      rep["bin_energy_sum"] = bin_energy_sum_[r];
+      rep["bin_energy_sq"] = bin_energy_sq_[r];
+      rep["bin_energy_count"] = bin_energy_count_[r];
+      rep["isf"] = isf_[r].to_json();
+      reps.push_back(rep);
+    }
+    j["replicas"] = reps;
+    return j;
+  }
+
+  void load_state(const json& j) override {
+    if (!j.is_object() || j.at("replicas").size() != static_cast<std::size_t>(R_))
+      throw InputError("checkpoint: the sampler state does not match " + std::to_string(R_) +
+                       " replicas");
+    samples_ = j.at("samples").get<long>();
+    overflow_neighbors_ = j.at("overflow_neighbors").get<long>();
+    for (int r = 0; r < R_; ++r) {
+      const json& rep = j.at("replicas")[r];
+      const json& sc = rep.at("scalars");
+      const json& bi = rep.at("bins");
+      if (sc.size() != scalars_[r].size() || bi.size() != bins_[r].size())
+        throw InputError("checkpoint: the sampler state has other observables");
+      for (std::size_t q = 0; q < sc.size(); ++q)
+        scalars_[r][q] = BlockAccumulator::from_json(sc[q]);
+      for (std::size_t b = 0; b < bi.size(); ++b) bins_[r][b] = BlockAccumulator::from_json(bi[b]);
+      bin_energy_sum_[r] = rep.at("bin_energy_sum").get<std::vector<double>>();
+      bin_energy_sq_[r] = rep.at("bin_energy_sq").get<std::vector<double>>();
+      bin_energy_count_[r] = rep.at("bin_energy_count").get<std::vector<long>>();
+      isf_[r] = analysis::SelfIsfAccumulator::from_json(rep.at("isf"));
+    }
+  }
+
   void finish(Engine&, const std::string& dir) override {
     const json j = build_measurements();
     write_json_atomic(dir + "/measurements.json", j);

@@ -87,6 +87,7 @@ const std::vector<std::string>& known_keys() {
       "seed",           "output_dir",         "backend",
       "threads",        "species",            "species_auto_threshold",
       "tau_alpha_multiple", "isf_points_per_level", "analyze",
+      "checkpoint_interval", "checkpoint_wall_seconds",
       "comment"};
   return keys;
 }
@@ -257,6 +258,10 @@ RunConfig parse_config(const json& j, const std::string& source) {
   if (ppl > 1024) in.fail("isf_points_per_level", "must be <= 1024");
   c.isf_points_per_level = static_cast<int>(ppl);
   c.analyze = in.boolean("analyze", true);
+  c.checkpoint_interval = in.integer("checkpoint_interval", 10000);
+  in.at_least("checkpoint_interval", c.checkpoint_interval, 0);
+  c.checkpoint_wall_seconds = in.number("checkpoint_wall_seconds", 600);
+  if (c.checkpoint_wall_seconds < 0) in.fail("checkpoint_wall_seconds", "must be >= 0 (0 = off)");
   if (in.has("comment") && !j.at("comment").is_string()) in.fail("comment", "must be a string");
 
   // The initial lattice must hold N particles without overlap, and the box must be at least
@@ -324,6 +329,8 @@ json to_json(const RunConfig& c) {
   j["tau_alpha_multiple"] = c.tau_alpha_multiple;
   j["isf_points_per_level"] = c.isf_points_per_level;
   j["analyze"] = c.analyze;
+  j["checkpoint_interval"] = c.checkpoint_interval;
+  j["checkpoint_wall_seconds"] = c.checkpoint_wall_seconds;
   return j;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "vitrify/core/error.hpp"
 #include "vitrify/core/real.hpp"
 
 namespace vitrify {
@@ -30,6 +31,20 @@ struct EngineSettings {
   double thermostat_tau = 0.5;
   double barostat_tau = 5.0;
   double bulk_modulus = 10.0;
+};
+
+// Everything an engine needs to continue a trajectory bit for bit (see save_state): the
+// batch, the neighbour-list build state (positions and boxes at the last build; rebuilding
+// from them reproduces the same lists and so the same force summation order), the
+// observables of the last step (the barostat's scaling factor is applied at the start of the
+// next step), and the list capacities and build counters.
+struct EngineCheckpoint {
+  BatchState state;
+  std::vector<real> x_last, y_last, z_last, box_last;  // R*N (z: 3D), 3 per replica
+  std::vector<double> observables;                     // R * kernels::kObsCount
+  std::vector<int> rebuild_count;                      // builds per replica (diagnostics)
+  int max_neighbors = 0;                               // neighbour capacity per particle
+  int cell_capacity = 0;                               // particles per cell capacity
 };
 
 // Diagnostics of the neighbour lists.
@@ -68,6 +83,16 @@ class Engine {
   // Neighbour list of one particle (global indices), for tests and diagnostics.
   virtual std::vector<int> neighbors_of(long gid) = 0;
   virtual NeighborStats neighbor_stats() = 0;
+  // Exports the full state of the batch (for checkpoints).
+  virtual void save_state(EngineCheckpoint&) {
+    throw SimulationError("the " + backend_name() + " backend cannot save its state");
+  }
+  // Restores a state exported by save_state: the next run() continues exactly as the engine
+  // that saved it would have (bitwise on the same backend and build). Targets are not part
+  // of the state: call set_targets() as well.
+  virtual void load_state(const EngineCheckpoint&) {
+    throw SimulationError("the " + backend_name() + " backend cannot load a saved state");
+  }
 };
 
 // Creates an engine for `model` ("binary3d", "hump2d") on `backend` ("cpu", "cuda", "auto").

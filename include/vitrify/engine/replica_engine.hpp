@@ -140,6 +140,48 @@ class ReplicaEngine final : public Engine {
     return out;
   }
 
+  void save_state(EngineCheckpoint& out) override {
+    get_state(out.state);
+    Exec::download(out.x_last, x_last_);
+    Exec::download(out.y_last, y_last_);
+    Exec::download(out.z_last, z_last_);
+    Exec::download(out.box_last, box_last_);
+    Exec::download(out.observables, obs_);
+    Exec::download(out.rebuild_count, rebuild_count_);
+    out.max_neighbors = max_neighbors_;
+    out.cell_capacity = cell_capacity_;
+  }
+
+  // Rebuilds every list from the saved build positions and boxes (the same cells, the same
+  // order), then puts the current positions back and recomputes the forces with those lists.
+  void load_state(const EngineCheckpoint& in) override {
+    const std::size_t nt = static_cast<std::size_t>(in.state.n_replicas) * in.state.n;
+    if (in.x_last.size() != nt || in.y_last.size() != nt || in.z_last.size() != nt ||
+        in.box_last.size() != 3 * static_cast<std::size_t>(in.state.n_replicas) ||
+        in.observables.size() !=
+            static_cast<std::size_t>(in.state.n_replicas) * kernels::kObsCount ||
+        in.rebuild_count.size() != static_cast<std::size_t>(in.state.n_replicas))
+      throw InputError("saved engine state has inconsistent array sizes");
+    set_state(in.state);
+    if (in.cell_capacity > cell_capacity_) {
+      cell_capacity_ = in.cell_capacity;
+      Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+    }
+    if (in.max_neighbors > max_neighbors_) {
+      max_neighbors_ = in.max_neighbors;
+      allocate_neighbors();
+    }
+    Exec::upload(x_, in.x_last);
+    Exec::upload(y_, in.y_last);
+    Exec::upload(z_, in.z_last);
+    Exec::upload(box_, in.box_last);
+    update_neighbors(true);
+    upload_particles(in.state);
+    compute_forces();
+    Exec::upload(obs_, in.observables);
+    Exec::upload(rebuild_count_, in.rebuild_count);
+  }
+
   NeighborStats neighbor_stats() override {
     std::vector<int> counts;
     Exec::download(counts, rebuild_count_);

@@ -41,6 +41,8 @@ struct RunConfig {
   double tau_alpha_multiple = 100;   // production must last this many tau_alpha
   int isf_points_per_level = 16;
   bool analyze = true;               // run the analysis at the end of the scan
+  long checkpoint_interval = 10000;  // steps between checkpoints (0 = off)
+  double checkpoint_wall_seconds = 600;  // wall-clock seconds between checkpoints (0 = off)
 
   int n_replicas() const {
     return static_cast<int>(temperatures.size()) * copies_per_temperature;

@@ -1,0 +1,288 @@
+#include "vitrify/io/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "vitrify/core/error.hpp"
+
+namespace vitrify {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr char kMagic[8] = {'V', 'I', 'T', 'R', 'C', 'K', 'P', 'T'};
+// magic (8), version (4), real size in bytes (4), payload size (8), checksum (8).
+constexpr std::size_t kHeaderSize = 32;
+
+void put_u64(std::string& s, std::size_t at, std::uint64_t v) {
+  for (int b = 0; b < 8; ++b) s[at + b] = static_cast<char>((v >> (8 * b)) & 0xff);
+}
+void put_u32(std::string& s, std::size_t at, std::uint32_t v) {
+  for (int b = 0; b < 4; ++b) s[at + b] = static_cast<char>((v >> (8 * b)) & 0xff);
+}
+std::uint64_t get_u64(const std::string& s, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int b = 7; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(s[at + b]);
+  return v;
+}
+std::uint32_t get_u32(const std::string& s, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int b = 3; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(s[at + b]);
+  return v;
+}
+
+// Arrays travel as raw bytes (exact, compact) inside the CBOR document.
+template <class T>
+json blob(const std::vector<T>& v) {
+  std::vector<std::uint8_t> bytes(v.size() * sizeof(T));
+  if (!bytes.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
+  return json::binary(std::move(bytes));
+}
+
+template <class T>
+std::vector<T> unblob(const json& j, const std::string& key) {
+  if (!j.contains(key) || !j.at(key).is_binary())
+    throw InputError("checkpoint field \"" + key + "\" is missing");
+  const auto& bytes = j.at(key).get_binary();
+  if (bytes.size() % sizeof(T) != 0)
+    throw InputError("checkpoint field \"" + key + "\" has a bad size");
+  std::vector<T> v(bytes.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
+  return v;
+}
+
+std::uint64_t header_checksum(const std::string& file, std::size_t payload_size) {
+  std::uint64_t h = fnv1a64(file.data(), 24);
+  return fnv1a64(file.data() + kHeaderSize, payload_size, h);
+}
+
+// Writes `bytes` to `path` with POSIX calls and fsyncs it.
+void write_synced(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError("cannot write " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      throw InputError("write failed for " + path + ": " + why);
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    throw InputError("fsync failed for " + path + ": " + why);
+  }
+  ::close(fd);
+}
+
+void sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::optional<RunCheckpoint> try_load(const std::string& path, std::string& error) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    error = "cannot be read";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  try {
+    return decode_checkpoint(ss.str(), path);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= p[i];
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+std::string encode_checkpoint(const RunCheckpoint& c) {
+  const EngineCheckpoint& e = c.engine;
+  const BatchState& s = e.state;
+  json j;
+  j["config"] = c.config;
+  j["stage"] = c.stage;
+  j["stage_done"] = c.stage_done;
+  j["step"] = c.step;
+  j["finished"] = c.finished;
+  j["thermo_bytes"] = c.thermo_bytes;
+  j["sampler"] = c.sampler;
+  json b;
+  b["n_replicas"] = s.n_replicas;
+  b["n"] = s.n;
+  b["dim"] = s.dim;
+  b["x"] = blob(s.x);
+  b["y"] = blob(s.y);
+  b["z"] = blob(s.z);
+  b["vx"] = blob(s.vx);
+  b["vy"] = blob(s.vy);
+  b["vz"] = blob(s.vz);
+  b["type"] = blob(s.type);
+  b["img_x"] = blob(s.img_x);
+  b["img_y"] = blob(s.img_y);
+  b["img_z"] = blob(s.img_z);
+  b["box"] = blob(s.box);
+  b["x_last"] = blob(e.x_last);
+  b["y_last"] = blob(e.y_last);
+  b["z_last"] = blob(e.z_last);
+  b["box_last"] = blob(e.box_last);
+  b["observables"] = blob(e.observables);
+  b["rebuild_count"] = blob(e.rebuild_count);
+  b["max_neighbors"] = e.max_neighbors;
+  b["cell_capacity"] = e.cell_capacity;
+  j["engine"] = b;
+  const std::vector<std::uint8_t> payload = json::to_cbor(j);
+
+  std::string out(kHeaderSize + payload.size(), '\0');
+  std::memcpy(&out[0], kMagic, 8);
+  put_u32(out, 8, kCheckpointFormatVersion);
+  put_u32(out, 12, static_cast<std::uint32_t>(sizeof(real)));
+  put_u64(out, 16, payload.size());
+  if (!payload.empty()) std::memcpy(&out[kHeaderSize], payload.data(), payload.size());
+  put_u64(out, 24, header_checksum(out, payload.size()));
+  return out;
+}
+
+RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& source) {
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    throw InputError(source + ": not a vitrify checkpoint (or truncated header)");
+  const std::uint32_t version = get_u32(bytes, 8);
+  if (version != kCheckpointFormatVersion)
+    throw InputError(source + ": checkpoint format version " + std::to_string(version) +
+                     ", this build reads version " + std::to_string(kCheckpointFormatVersion));
+  const std::uint32_t real_bytes = get_u32(bytes, 12);
+  const std::uint64_t size = get_u64(bytes, 16);
+  if (size != bytes.size() - kHeaderSize)
+    throw InputError(source + ": truncated checkpoint (" + std::to_string(bytes.size()) +
+                     " bytes, header announces " + std::to_string(size + kHeaderSize) + ")");
+  if (get_u64(bytes, 24) != header_checksum(bytes, size))
+    throw InputError(source + ": checkpoint checksum mismatch (corrupt file)");
+  if (real_bytes != sizeof(real))
+    throw InputError(source + ": checkpoint written by a build with " + std::to_string(real_bytes) +
+                     "-byte reals, this build uses " + std::to_string(sizeof(real)));
+  json j;
+  try {
+    j = json::from_cbor(bytes.begin() + kHeaderSize, bytes.end());
+  } catch (const json::exception& e) {
+    throw InputError(source + ": unreadable checkpoint payload: " + e.what());
+  }
+  RunCheckpoint c;
+  try {
+    c.config = j.at("config");
+    c.stage = j.at("stage").get<int>();
+    c.stage_done = j.at("stage_done").get<long>();
+    c.step = j.at("step").get<long>();
+    c.finished = j.at("finished").get<bool>();
+    c.thermo_bytes = j.at("thermo_bytes").get<std::vector<std::uint64_t>>();
+    c.sampler = j.at("sampler");
+    const json& b = j.at("engine");
+    EngineCheckpoint& e = c.engine;
+    BatchState& s = e.state;
+    s.n_replicas = b.at("n_replicas").get<int>();
+    s.n = b.at("n").get<int>();
+    s.dim = b.at("dim").get<int>();
+    s.x = unblob<real>(b, "x");
+    s.y = unblob<real>(b, "y");
+    s.z = unblob<real>(b, "z");
+    s.vx = unblob<real>(b, "vx");
+    s.vy = unblob<real>(b, "vy");
+    s.vz = unblob<real>(b, "vz");
+    s.type = unblob<int>(b, "type");
+    s.img_x = unblob<int>(b, "img_x");
+    s.img_y = unblob<int>(b, "img_y");
+    s.img_z = unblob<int>(b, "img_z");
+    s.box = unblob<real>(b, "box");
+    e.x_last = unblob<real>(b, "x_last");
+    e.y_last = unblob<real>(b, "y_last");
+    e.z_last = unblob<real>(b, "z_last");
+    e.box_last = unblob<real>(b, "box_last");
+    e.observables = unblob<double>(b, "observables");
+    e.rebuild_count = unblob<int>(b, "rebuild_count");
+    e.max_neighbors = b.at("max_neighbors").get<int>();
+    e.cell_capacity = b.at("cell_capacity").get<int>();
+  } catch (const json::exception& e) {
+    throw InputError(source + ": incomplete checkpoint: " + e.what());
+  } catch (const InputError& e) {
+    throw InputError(source + ": " + e.what());
+  }
+  return c;
+}
+
+std::string checkpoint_path(const std::string& dir) { return dir + "/checkpoint.bin"; }
+std::string previous_checkpoint_path(const std::string& dir) {
+  return dir + "/checkpoint.prev.bin";
+}
+
+void write_checkpoint(const std::string& dir, const RunCheckpoint& ckpt) {
+  const std::string path = checkpoint_path(dir), prev = previous_checkpoint_path(dir);
+  const std::string tmp = path + ".tmp";
+  write_synced(tmp, encode_checkpoint(ckpt));
+  std::error_code ec;
+  // Until the second rename, checkpoint.prev.bin is the newest complete checkpoint.
+  if (fs::exists(path)) {
+    fs::rename(path, prev, ec);
+    if (ec) throw InputError("cannot rename " + path + " to " + prev + ": " + ec.message());
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) throw InputError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  sync_directory(dir);
+}
+
+std::optional<RunCheckpoint> load_latest_checkpoint(const std::string& dir, std::string* used) {
+  const std::string path = checkpoint_path(dir), prev = previous_checkpoint_path(dir);
+  const bool have = fs::exists(path), have_prev = fs::exists(prev);
+  if (!have && !have_prev) return std::nullopt;
+  std::string error, error_prev;
+  if (have) {
+    if (auto c = try_load(path, error)) {
+      if (used) *used = path;
+      return c;
+    }
+  }
+  if (have_prev) {
+    if (auto c = try_load(prev, error_prev)) {
+      if (have)
+        spdlog::warn("{} is not usable ({}); resuming from the previous checkpoint {}", path, error,
+                     prev);
+      if (used) *used = prev;
+      return c;
+    }
+  }
+  throw InputError("no valid checkpoint in " + dir + (have ? ": " + error : "") +
+                   (have_prev ? (have ? "; " : ": ") + error_prev : "") +
+                   " (use --force to start the run over)");
+}
+
+void remove_checkpoints(const std::string& dir) {
+  std::error_code ec;
+  fs::remove(checkpoint_path(dir), ec);
+  fs::remove(previous_checkpoint_path(dir), ec);
+  fs::remove(checkpoint_path(dir) + ".tmp", ec);
+}
+
+}  // namespace vitrify
