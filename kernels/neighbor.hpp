@@ -37,19 +37,26 @@ struct DisplacementCheck {
   }
 };
 
-// Chooses the cell grid of a replica: cells at least cell_min wide, at most cell_dims_cap per axis.
+// Cells are at least list_radius / kCellReach wide and the neighbour search scans
+// kCellReach cells in every direction: with reach 2 the scanned volume is (5/2)^d list radii
+// instead of 3^d, about half the candidate pairs of one-radius cells in 3D.
+constexpr int kCellReach = 2;
+
+// Chooses the cell grid of a replica: cells at least list_radius / kCellReach wide, at most
+// cell_dims_cap per axis.
 struct SetupCells {
   BatchView b;
-  real cell_min;      // rc_max + skin
+  real list_radius;   // rc_max + skin
   int cell_dims_cap;  // cells per axis that fit in max_cells
   VT_HD void operator()(int r) const {
     if (!b.rebuild[r]) return;
+    const real cell_min = list_radius / real(kCellReach);
     int total = 1;
     for (int a = 0; a < 3; ++a) {
       int nc = 1;
       if (a < b.dim) {
         const real len = b.box[3 * r + a];
-        if (len < real(2) * cell_min) atomic_or_int(&b.overflow[r], kBoxTooSmall);
+        if (len < real(2) * list_radius) atomic_or_int(&b.overflow[r], kBoxTooSmall);
         nc = static_cast<int>(len / cell_min);
         if (nc < 1) nc = 1;
         if (nc > cell_dims_cap) nc = cell_dims_cap;
@@ -118,8 +125,11 @@ struct SortCells {
   }
 };
 
-// Builds the full (both-direction) neighbour list of particle gid from the 3^d surrounding
-// cells. list_cut2[ti][tj] = (rc_ij + skin)^2.
+// Builds the full (both-direction) neighbour list of particle gid from the (2*kCellReach+1)^d
+// surrounding cells. list_cut2[ti][tj] = (rc_ij + skin)^2. When an axis has enough cells the
+// periodic image of each scanned cell is known, so candidates are shifted by whole box lengths
+// instead of a minimum-image test per pair; axes with fewer cells scan every cell once with
+// the minimum-image convention.
 template <int MaxTypes>
 struct BuildNeighbors {
   BatchView b;
@@ -132,29 +142,49 @@ struct BuildNeighbors {
     const int* nc = &b.cell_dims[3 * r];
     const real xi = b.x[gid], yi = b.y[gid], zi = b.dim == 3 ? b.z[gid] : real(0);
     const int ti = b.type[gid];
-    const int cx = cell_coord(xi, box.L[0], nc[0]);
-    const int cy = cell_coord(yi, box.L[1], nc[1]);
-    const int cz = b.dim == 3 ? cell_coord(zi, box.L[2], nc[2]) : 0;
-    // Offsets per axis: -1..1 when the axis has >= 3 cells, otherwise every cell once.
+    const int c_self[3] = {cell_coord(xi, box.L[0], nc[0]), cell_coord(yi, box.L[1], nc[1]),
+                           b.dim == 3 ? cell_coord(zi, box.L[2], nc[2]) : 0};
+    // Per axis: scanned offsets, and whether periodic shifts replace the minimum image.
     int lo[3], hi[3];
+    bool shifted[3];
     for (int a = 0; a < 3; ++a) {
-      if (nc[a] >= 3) {
-        lo[a] = -1;
-        hi[a] = 1;
-      } else {
-        lo[a] = 0;
-        hi[a] = nc[a] - 1;
-      }
+      shifted[a] = nc[a] >= 2 * kCellReach + 1;
+      lo[a] = shifted[a] ? -kCellReach : 0;
+      hi[a] = shifted[a] ? kCellReach : nc[a] - 1;
     }
-    const int c_self[3] = {cx, cy, cz};
+    const bool all_shifted = shifted[0] && shifted[1] && (b.dim == 2 || shifted[2]);
     int count = 0;
     const int base = r * b.n;
     for (int oz = lo[2]; oz <= hi[2]; ++oz) {
-      const int zc = nc[2] >= 3 ? (c_self[2] + oz + nc[2]) % nc[2] : oz;
+      int zc = oz;
+      real sz = 0;
+      if (shifted[2]) {
+        zc = c_self[2] + oz;
+        if (zc < 0)
+          zc += nc[2], sz = -box.L[2];
+        else if (zc >= nc[2])
+          zc -= nc[2], sz = box.L[2];
+      }
       for (int oy = lo[1]; oy <= hi[1]; ++oy) {
-        const int yc = nc[1] >= 3 ? (c_self[1] + oy + nc[1]) % nc[1] : oy;
+        int yc = oy;
+        real sy = 0;
+        if (shifted[1]) {
+          yc = c_self[1] + oy;
+          if (yc < 0)
+            yc += nc[1], sy = -box.L[1];
+          else if (yc >= nc[1])
+            yc -= nc[1], sy = box.L[1];
+        }
         for (int ox = lo[0]; ox <= hi[0]; ++ox) {
-          const int xc = nc[0] >= 3 ? (c_self[0] + ox + nc[0]) % nc[0] : ox;
+          int xc = ox;
+          real sx = 0;
+          if (shifted[0]) {
+            xc = c_self[0] + ox;
+            if (xc < 0)
+              xc += nc[0], sx = -box.L[0];
+            else if (xc >= nc[0])
+              xc -= nc[0], sx = box.L[0];
+          }
           const long cell = static_cast<long>(r) * b.max_cells + (zc * nc[1] + yc) * nc[0] + xc;
           int occ = b.cell_count[cell];
           if (occ > b.cell_capacity) occ = b.cell_capacity;
@@ -163,9 +193,9 @@ struct BuildNeighbors {
             const int j = members[m];
             if (j == i) continue;
             const int gj = base + j;
-            real dx = xi - b.x[gj], dy = yi - b.y[gj];
-            real dz = b.dim == 3 ? zi - b.z[gj] : real(0);
-            box.min_image(dx, dy, dz);
+            real dx = xi - (b.x[gj] + sx), dy = yi - (b.y[gj] + sy);
+            real dz = b.dim == 3 ? zi - (b.z[gj] + sz) : real(0);
+            if (!all_shifted) box.min_image(dx, dy, dz);
             const real r2 = dx * dx + dy * dy + dz * dz;
             if (r2 < list_cut2[ti][b.type[gj]]) {
               if (count < b.max_neighbors) b.nbr_list[b.nbr_index(gid, count)] = gj;

@@ -3,21 +3,21 @@
 // sample_interval steps of production, block-averaged with blocks longer than tau_alpha,
 // pooled over the replicas of each temperature, checked for equilibration, and written as
 // measurements.json plus CSV tables (docs/OUTPUTS.md).
+#include "vitrify/engine/measurements.hpp"
+
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
-
 #include "kernels/integrate.hpp"
 #include "vitrify/analysis/measure_blocking.hpp"
 #include "vitrify/analysis/measure_equilibration.hpp"
 #include "vitrify/analysis/measure_isf.hpp"
 #include "vitrify/core/error.hpp"
-#include "vitrify/engine/measurements.hpp"
 #include "vitrify/engine/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/output.hpp"
@@ -32,7 +32,6 @@ namespace {
 
 // Scalar observables per replica, in this order.
 enum Scalar { kT = 0, kP, kU, kV, kH, kRho, kScalarCount };
-const char* kScalarNames[kScalarCount] = {"temperature_measured", "p", "u", "v", "h", "density"};
 
 json value_json(const BlockEstimate& e) {
   json j;
@@ -52,7 +51,8 @@ std::vector<SpeciesDef> resolve_species(const RunConfig& c, const ModelInfo& m,
     for (int t = 0; t < m.n_types; ++t)
       for (int n = 0; n < kMaxSpeciesNeighbors; ++n) {
         double best = 0;
-        for (const auto& temp : bin_means) best = std::max(best, temp[t * kMaxSpeciesNeighbors + n]);
+        for (const auto& temp : bin_means)
+          best = std::max(best, temp[t * kMaxSpeciesNeighbors + n]);
         if (best > c.species_auto_threshold) out.push_back({name_of(t, n), t, n});
       }
     return out;
@@ -214,9 +214,10 @@ class StandardSampler final : public ProductionSampler {
     const double production_time = c_.production_steps * c_.dt;
     const bool npt = c_.ensemble == "npt";
     if (overflow_neighbors_ > 0)
-      spdlog::warn("{} particle samples had more than {} quasi-species neighbours (counted in the "
-                   "last bin)",
-                   overflow_neighbors_, kMaxSpeciesNeighbors - 1);
+      spdlog::warn(
+          "{} particle samples had more than {} quasi-species neighbours (counted in the "
+          "last bin)",
+          overflow_neighbors_, kMaxSpeciesNeighbors - 1);
 
     // Per temperature: pooled ISF, tau_alpha, block length, then every estimate.
     struct Point {
@@ -272,21 +273,28 @@ class StandardSampler final : public ProductionSampler {
                                                       analysis::pool_replicas(b));
       };
       for (int q = 0; q < kScalarCount; ++q)
-        p.scalars.push_back(pooled_estimate([&](int r) -> const BlockAccumulator& { return scalars_[r][q]; }));
+        p.scalars.push_back(
+            pooled_estimate([&](int r) -> const BlockAccumulator& { return scalars_[r][q]; }));
       for (int b = 0; b < nb; ++b) {
-        p.bins.push_back(pooled_estimate([&](int r) -> const BlockAccumulator& { return bins_[r][b]; }));
+        p.bins.push_back(
+            pooled_estimate([&](int r) -> const BlockAccumulator& { return bins_[r][b]; }));
         bin_means[ti][b] = p.bins.back().mean;
       }
-      p.halves.push_back({"u", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][kU]; })});
+      p.halves.push_back(
+          {"u", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][kU]; })});
       const int second = npt ? kV : kP;
-      p.halves.push_back({npt ? "v" : "p", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][second]; })});
+      p.halves.push_back({npt ? "v" : "p", pooled_halves([&](int r) -> const BlockAccumulator& {
+                            return scalars_[r][second];
+                          })});
       // The most populated quasi-species bin of each particle type.
       for (int t = 0; t < m_.n_types; ++t) {
         int best = t * kMaxSpeciesNeighbors;
         for (int n = 0; n < kMaxSpeciesNeighbors; ++n)
-          if (bin_means[ti][t * kMaxSpeciesNeighbors + n] > bin_means[ti][best]) best = t * kMaxSpeciesNeighbors + n;
-        p.halves.push_back({"C(" + m_.species_prefix(t) + std::to_string(best % kMaxSpeciesNeighbors) + ")",
-                            pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
+          if (bin_means[ti][t * kMaxSpeciesNeighbors + n] > bin_means[ti][best])
+            best = t * kMaxSpeciesNeighbors + n;
+        p.halves.push_back(
+            {"C(" + m_.species_prefix(t) + std::to_string(best % kMaxSpeciesNeighbors) + ")",
+             pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
       }
     }
 
@@ -302,10 +310,12 @@ class StandardSampler final : public ProductionSampler {
     j["particle_types"] = m_.type_names;
     j["species_mode"] = c_.species;
     json sp = json::array();
-    for (const auto& s : species) sp.push_back({{"name", s.name}, {"type", s.type}, {"neighbors", s.neighbors}});
+    for (const auto& s : species)
+      sp.push_back({{"name", s.name}, {"type", s.type}, {"neighbors", s.neighbors}});
     j["species"] = sp;
     json ob = json::array();
-    for (int t = 0; t < m_.n_types; ++t) ob.push_back({{"name", "other_" + m_.type_names[t]}, {"type", t}});
+    for (int t = 0; t < m_.n_types; ++t)
+      ob.push_back({{"name", "other_" + m_.type_names[t]}, {"type", t}});
     j["other_bins"] = ob;
     std::string isf_types;
     for (int t : m_.isf_types) isf_types += m_.type_names[t];
@@ -341,10 +351,10 @@ class StandardSampler final : public ProductionSampler {
         other_total += mean;
       }
       if (other_total > 0.005)
-        spdlog::warn("T = {}: {:.2f} % of the particles are outside the tracked species (\"other\" "
-                     "bins){}",
-                     p.t, 100 * other_total,
-                     c_.species == "auto" ? "" : "; consider \"species\": \"auto\"");
+        spdlog::warn(
+            "T = {}: {:.2f} % of the particles are outside the tracked species (\"other\" "
+            "bins){}",
+            p.t, 100 * other_total, c_.species == "auto" ? "" : "; consider \"species\": \"auto\"");
       s["concentrations"] = conc;
       s["other_fraction"] = other_total;
       s["u"] = value_json(p.scalars[kU]);
@@ -379,8 +389,8 @@ class StandardSampler final : public ProductionSampler {
                         {"lower_bound", p.tau.reached ? json(nullptr) : json(p.tau.lower_bound)}};
       std::vector<analysis::ObservableHalves> halves;
       for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
-      const auto verdict = analysis::equilibration_verdict(p.tau, production_time, halves,
-                                                           c_.tau_alpha_multiple);
+      const auto verdict =
+          analysis::equilibration_verdict(p.tau, production_time, halves, c_.tau_alpha_multiple);
       s["equilibrated"] = verdict.equilibrated;
       s["flags"] = verdict.flags;
       if (!verdict.equilibrated) {
@@ -410,13 +420,15 @@ class StandardSampler final : public ProductionSampler {
     };
     std::ostringstream sum, conc, isf, energy;
     sum << "temperature,temperature_measured,temperature_measured_error,density,density_error,u,"
-           "u_error,p,p_error,v,v_error,h,h_error,tau_alpha,tau_alpha_reached,tau_alpha_lower_bound,"
+           "u_error,p,p_error,v,v_error,h,h_error,tau_alpha,tau_alpha_reached,tau_alpha_lower_"
+           "bound,"
            "other_fraction,equilibrated,flags\n";
     conc << "temperature,species,type,neighbors,concentration,error\n";
     isf << "temperature,t,F\n";
     energy << "temperature,species,energy,error\n";
     std::map<std::string, std::pair<int, int>> defs;
-    for (const auto& s : j["species"]) defs[s["name"]] = {s["type"].get<int>(), s["neighbors"].get<int>()};
+    for (const auto& s : j["species"])
+      defs[s["name"]] = {s["type"].get<int>(), s["neighbors"].get<int>()};
     for (const auto& o : j["other_bins"]) defs[o["name"]] = {o["type"].get<int>(), -1};
     for (const auto& s : j["state_points"]) {
       const std::string t = num(s["temperature"]);
@@ -427,20 +439,23 @@ class StandardSampler final : public ProductionSampler {
       std::string flags;
       for (const auto& f : s["flags"]) flags += (flags.empty() ? "" : "; ") + f.get<std::string>();
       sum << t << ',' << ve("temperature_measured") << ',' << ve("density") << ',' << ve("u") << ','
-          << ve("p") << ',' << ve("v") << ',' << ve("h") << ',' << num(s["tau_alpha"]["value"]) << ','
-          << (s["tau_alpha"]["reached"].get<bool>() ? "true" : "false") << ','
+          << ve("p") << ',' << ve("v") << ',' << ve("h") << ',' << num(s["tau_alpha"]["value"])
+          << ',' << (s["tau_alpha"]["reached"].get<bool>() ? "true" : "false") << ','
           << num(s["tau_alpha"]["lower_bound"]) << ',' << num(s["other_fraction"]) << ','
           << (s["equilibrated"].get<bool>() ? "true" : "false") << ",\"" << flags << "\"\n";
       for (auto it = s["concentrations"].begin(); it != s["concentrations"].end(); ++it) {
         const auto d = defs[it.key()];
-        conc << t << ',' << it.key() << ',' << d.first << ',' << (d.second >= 0 ? std::to_string(d.second) : "")
-             << ',' << num((*it)["mean"]) << ',' << num((*it)["error"]) << '\n';
+        conc << t << ',' << it.key() << ',' << d.first << ','
+             << (d.second >= 0 ? std::to_string(d.second) : "") << ',' << num((*it)["mean"]) << ','
+             << num((*it)["error"]) << '\n';
       }
       for (auto it = s["species_energy"].begin(); it != s["species_energy"].end(); ++it)
-        energy << t << ',' << it.key() << ',' << num((*it)["mean"]) << ',' << num((*it)["error"]) << '\n';
+        energy << t << ',' << it.key() << ',' << num((*it)["mean"]) << ',' << num((*it)["error"])
+               << '\n';
       const auto& ct = s["isf_curve"]["t"];
       const auto& cf = s["isf_curve"]["F"];
-      for (std::size_t k = 0; k < ct.size(); ++k) isf << t << ',' << num(ct[k]) << ',' << num(cf[k]) << '\n';
+      for (std::size_t k = 0; k < ct.size(); ++k)
+        isf << t << ',' << num(ct[k]) << ',' << num(cf[k]) << '\n';
     }
     write_text_atomic(dir + "/measurements_summary.csv", sum.str());
     write_text_atomic(dir + "/measurements_concentrations.csv", conc.str());

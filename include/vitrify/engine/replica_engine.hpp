@@ -331,7 +331,7 @@ class ReplicaEngine final : public Engine {
   }
 
   void plan_cells(const BatchState& s) {
-    const real cmin = list_radius();
+    const real cmin = list_radius() / real(kernels::kCellReach);
     double max_len = 0, min_vol = 1e300;
     for (int r = 0; r < R_; ++r) {
       double vol = 1;

@@ -39,11 +39,12 @@ struct Binary3d {
 
   VT_HD bool evaluate(real r2, int ti, int tj, real& fscal, real& energy) const {
     if (r2 > rc2[ti][tj]) return false;
-    const real s2 = sigma2[ti][tj] / r2;
+    const real ir2 = real(1) / r2;
+    const real s2 = sigma2[ti][tj] * ir2;
     const real s6 = s2 * s2 * s2;
     const real s8 = s6 * s2;
     energy = s8 - s6 + a0;
-    fscal = (real(8) * s8 - real(6) * s6) / r2;
+    fscal = (real(8) * s8 - real(6) * s6) * ir2;
     return true;
   }
 
