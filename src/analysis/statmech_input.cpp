@@ -1,7 +1,9 @@
 #include "vitrify/analysis/statmech_input.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <set>
 #include <sstream>
 
@@ -51,7 +53,16 @@ std::string require_string(const json& object, const std::string& key, const std
 long long require_integer(const json& object, const std::string& key, const std::string& path) {
   const json& v = require(object, key, path);
   if (!v.is_number_integer()) fail(join(path, key), "expected an integer");
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(LLONG_MAX))
+    fail(join(path, key), "integer out of range");
   return v.get<long long>();
+}
+
+// An integer that must fit an int (types, neighbour counts, the dimension).
+int require_int(const json& object, const std::string& key, const std::string& path) {
+  const long long v = require_integer(object, key, path);
+  if (v < INT_MIN || v > INT_MAX) fail(join(path, key), "integer out of range");
+  return static_cast<int>(v);
 }
 
 // {"mean": x, "error": e}; error >= 0. allow_null: a null mean returns nullopt.
@@ -83,7 +94,7 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
   m.model = require_string(doc, "model", "");
   if (m.model != "binary3d" && m.model != "hump2d")
     fail("model", "unknown model \"" + m.model + "\" (expected binary3d or hump2d)");
-  m.dimension = static_cast<int>(require_integer(doc, "dimension", ""));
+  m.dimension = require_int(doc, "dimension", "");
   const int expected_dimension = m.model == "binary3d" ? 3 : 2;
   if (m.dimension != expected_dimension)
     fail("dimension", std::to_string(m.dimension) + " does not match model " + m.model);
@@ -112,8 +123,8 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
     const std::string path = "species[" + std::to_string(i) + "]";
     SpeciesDefinition s;
     s.name = require_string(species[i], "name", path);
-    s.type = static_cast<int>(require_integer(species[i], "type", path));
-    s.neighbors = static_cast<int>(require_integer(species[i], "neighbors", path));
+    s.type = require_int(species[i], "type", path);
+    s.neighbors = require_int(species[i], "neighbors", path);
     if (s.type < 0) fail(path + ".type", "must be >= 0");
     if (!names.insert(s.name).second) fail(path + ".name", "duplicate species \"" + s.name + "\"");
     m.species.push_back(s);
@@ -125,7 +136,7 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
       const std::string path = "other_bins[" + std::to_string(i) + "]";
       OtherBinDefinition b;
       b.name = require_string(bins[i], "name", path);
-      b.type = static_cast<int>(require_integer(bins[i], "type", path));
+      b.type = require_int(bins[i], "type", path);
       if (!names.insert(b.name).second) fail(path + ".name", "duplicate name \"" + b.name + "\"");
       m.other_bins.push_back(b);
     }

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "vitrify/analysis/statmech.hpp"
@@ -233,11 +234,27 @@ json analyze_file(const std::string& measurements_path, const std::string& out_d
   std::ifstream in(measurements_path);
   if (!in) throw InputError(measurements_path + ": cannot open");
   json document;
+  // Duplicate keys are rejected (a hand-written file with a repeated key is ambiguous).
+  std::vector<std::set<std::string>> seen;
+  std::string duplicate;
+  auto reject_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      seen.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !seen.empty()) {
+      seen.pop_back();
+    } else if (event == json::parse_event_t::key && !seen.empty() && duplicate.empty()) {
+      const std::string key = parsed.get<std::string>();
+      if (!seen.back().insert(key).second) duplicate = key;
+    }
+    return true;
+  };
   try {
-    in >> document;
-  } catch (const json::parse_error& e) {
+    document = json::parse(in, reject_duplicates);
+  } catch (const json::exception& e) {
     throw InputError(measurements_path + ": not valid JSON: " + e.what());
   }
+  if (!duplicate.empty())
+    throw InputError(measurements_path + ": key \"" + duplicate + "\" appears twice in an object");
   const json analysis = analyze(document, options);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "kernels/integrate.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/engine/model_info.hpp"
 
 namespace vitrify {
 namespace fs = std::filesystem;
@@ -49,14 +52,29 @@ json blob(const std::vector<T>& v) {
 
 template <class T>
 std::vector<T> unblob(const json& j, const std::string& key) {
-  if (!j.contains(key) || !j.at(key).is_binary())
+  if (!j.is_object() || !j.contains(key))
     throw InputError("checkpoint field \"" + key + "\" is missing");
+  if (!j.at(key).is_binary())
+    throw InputError("checkpoint field \"" + key + "\" is not a byte string");
   const auto& bytes = j.at(key).get_binary();
   if (bytes.size() % sizeof(T) != 0)
     throw InputError("checkpoint field \"" + key + "\" has a bad size");
   std::vector<T> v(bytes.size() / sizeof(T));
   if (!v.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
   return v;
+}
+
+// j[key] converted to T; a missing key or a wrong type names the field.
+template <class T>
+T field(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key))
+    throw InputError("checkpoint field \"" + key + "\" is missing");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw InputError("checkpoint field \"" + key + "\" has the wrong type (" +
+                     j.at(key).type_name() + ")");
+  }
 }
 
 std::uint64_t header_checksum(const std::string& file, std::size_t payload_size) {
@@ -94,6 +112,75 @@ void sync_directory(const std::string& dir) {
   ::close(fd);
 }
 
+// A checkpoint to resume must describe a consistent batch before an engine touches it: the array
+// sizes, the particle types, finite positions and boxes, and bounded capacities.
+void validate_decoded(const RunCheckpoint& c) {
+  const EngineCheckpoint& e = c.engine;
+  const BatchState& s = e.state;
+  if (c.stage < 0 || c.stage > 3)
+    throw InputError("stage " + std::to_string(c.stage) + " is not 0..3");
+  if (c.stage_done < 0 || c.step < 0 || c.step < c.stage_done)
+    throw InputError("negative or inconsistent step counts (step " + std::to_string(c.step) +
+                     ", stage_done " + std::to_string(c.stage_done) + ")");
+  if (s.n_replicas < 1 || s.n < 1 || s.n_replicas > 100000 || s.n > 50'000'000)
+    throw InputError("batch size out of range (" + std::to_string(s.n_replicas) + " replicas of " +
+                     std::to_string(s.n) + " particles)");
+  if (s.dim != 2 && s.dim != 3)
+    throw InputError("dimension " + std::to_string(s.dim) + " is not 2 or 3");
+  int n_types = 0;
+  if (c.config.is_object() && c.config.contains("model") && c.config.at("model").is_string()) {
+    const std::string model = c.config.at("model").get<std::string>();
+    for (const auto& name : model_names())
+      if (name == model) {
+        const ModelInfo& m = model_info(model);
+        if (m.dimension != s.dim)
+          throw InputError("dimension " + std::to_string(s.dim) + " does not match model " + model);
+        n_types = m.n_types;
+      }
+  }
+  if (n_types == 0) throw InputError("the saved configuration names no known model");
+  const std::size_t R = static_cast<std::size_t>(s.n_replicas), nt = R * s.n;
+  auto need = [](const char* key, std::size_t have, std::size_t want) {
+    if (have != want)
+      throw InputError("checkpoint field \"" + std::string(key) + "\" holds " +
+                       std::to_string(have) + " values, expected " + std::to_string(want));
+  };
+  need("x", s.x.size(), nt);
+  need("y", s.y.size(), nt);
+  need("z", s.z.size(), nt);
+  need("vx", s.vx.size(), nt);
+  need("vy", s.vy.size(), nt);
+  need("vz", s.vz.size(), nt);
+  need("type", s.type.size(), nt);
+  need("img_x", s.img_x.size(), nt);
+  need("img_y", s.img_y.size(), nt);
+  need("img_z", s.img_z.size(), nt);
+  need("box", s.box.size(), 3 * R);
+  need("x_last", e.x_last.size(), nt);
+  need("y_last", e.y_last.size(), nt);
+  need("z_last", e.z_last.size(), nt);
+  need("box_last", e.box_last.size(), 3 * R);
+  need("observables", e.observables.size(), R * kernels::kObsCount);
+  need("rebuild_count", e.rebuild_count.size(), R);
+  need("thermo_bytes", c.thermo_bytes.size(), R);
+  for (std::size_t i = 0; i < nt; ++i)
+    if (s.type[i] < 0 || s.type[i] >= n_types)
+      throw InputError("checkpoint field \"type\" holds the invalid type " +
+                       std::to_string(s.type[i]) + " at index " + std::to_string(i));
+  for (std::size_t i = 0; i < 3 * R; ++i)
+    if (!(std::isfinite(s.box[i]) && s.box[i] > 0) ||
+        !(std::isfinite(e.box_last[i]) && e.box_last[i] > 0))
+      throw InputError("checkpoint field \"box\" holds a box edge that is not finite and > 0");
+  for (const auto* v : {&s.x, &s.y, &s.z, &s.vx, &s.vy, &s.vz, &e.x_last, &e.y_last, &e.z_last})
+    for (real x : *v)
+      if (!std::isfinite(x)) throw InputError("checkpoint holds a non-finite position or velocity");
+  const long cap = 2L * s.n + 16;
+  if (e.max_neighbors < 1 || e.max_neighbors > cap || e.cell_capacity < 1 || e.cell_capacity > cap)
+    throw InputError("neighbour capacities out of range (max_neighbors " +
+                     std::to_string(e.max_neighbors) + ", cell_capacity " +
+                     std::to_string(e.cell_capacity) + ")");
+}
+
 std::optional<RunCheckpoint> try_load(const std::string& path, std::string& error) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
@@ -103,7 +190,13 @@ std::optional<RunCheckpoint> try_load(const std::string& path, std::string& erro
   std::stringstream ss;
   ss << f.rdbuf();
   try {
-    return decode_checkpoint(ss.str(), path);
+    RunCheckpoint c = decode_checkpoint(ss.str(), path);
+    try {
+      validate_decoded(c);
+    } catch (const InputError& e) {
+      throw InputError(path + ": " + e.what());
+    }
+    return c;
   } catch (const std::exception& e) {
     error = e.what();
     return std::nullopt;
@@ -193,19 +286,22 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
   }
   RunCheckpoint c;
   try {
-    c.config = j.at("config");
-    c.stage = j.at("stage").get<int>();
-    c.stage_done = j.at("stage_done").get<long>();
-    c.step = j.at("step").get<long>();
-    c.finished = j.at("finished").get<bool>();
-    c.thermo_bytes = j.at("thermo_bytes").get<std::vector<std::uint64_t>>();
-    c.sampler = j.at("sampler");
+    if (!j.is_object()) throw InputError("the checkpoint payload is not an object");
+    c.config = field<json>(j, "config");
+    c.stage = field<int>(j, "stage");
+    c.stage_done = field<long>(j, "stage_done");
+    c.step = field<long>(j, "step");
+    c.finished = field<bool>(j, "finished");
+    c.thermo_bytes = field<std::vector<std::uint64_t>>(j, "thermo_bytes");
+    c.sampler = field<json>(j, "sampler");
+    if (!j.contains("engine") || !j.at("engine").is_object())
+      throw InputError("checkpoint field \"engine\" is missing or not an object");
     const json& b = j.at("engine");
     EngineCheckpoint& e = c.engine;
     BatchState& s = e.state;
-    s.n_replicas = b.at("n_replicas").get<int>();
-    s.n = b.at("n").get<int>();
-    s.dim = b.at("dim").get<int>();
+    s.n_replicas = field<int>(b, "n_replicas");
+    s.n = field<int>(b, "n");
+    s.dim = field<int>(b, "dim");
     s.x = unblob<real>(b, "x");
     s.y = unblob<real>(b, "y");
     s.z = unblob<real>(b, "z");
@@ -223,8 +319,8 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
     e.box_last = unblob<real>(b, "box_last");
     e.observables = unblob<double>(b, "observables");
     e.rebuild_count = unblob<int>(b, "rebuild_count");
-    e.max_neighbors = b.at("max_neighbors").get<int>();
-    e.cell_capacity = b.at("cell_capacity").get<int>();
+    e.max_neighbors = field<int>(b, "max_neighbors");
+    e.cell_capacity = field<int>(b, "cell_capacity");
   } catch (const json::exception& e) {
     throw InputError(source + ": incomplete checkpoint: " + e.what());
   } catch (const InputError& e) {

@@ -115,6 +115,12 @@ json parse_json_strict(const std::string& text, const std::string& source) {
     std::string what = e.what();
     const auto pos = what.find("parse error");
     throw InputError(source + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const json::exception& e) {
+    // e.g. out_of_range.406: a number literal beyond the range of double (1e999)
+    std::string what = e.what();
+    const auto pos = what.find("] ");
+    throw InputError(source +
+                     ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   if (!duplicate.empty()) throw InputError(source + ": key \"" + duplicate + "\" appears twice");
   return j;

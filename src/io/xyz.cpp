@@ -1,5 +1,6 @@
 #include "vitrify/io/xyz.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -13,13 +14,19 @@
 namespace vitrify {
 namespace {
 
+// Box edges and coordinates beyond this are rejected: they would overflow single-precision
+// arithmetic (and the integer image counts) after the conversion to the engine's reals.
+constexpr double kMaxCoordinate = 1e6;
+
 [[noreturn]] void fail(const std::string& source, long line, const std::string& why) {
   throw InputError(source + ":" + std::to_string(line) + ": " + why);
 }
 
 // Value of key="..." or key=token in the comment line; empty when absent.
-std::string header_value(const std::string& line, const std::string& key, bool* found) {
+std::string header_value(const std::string& line, const std::string& key, bool* found,
+                         bool* unterminated) {
   *found = false;
+  *unterminated = false;
   std::size_t pos = 0;
   while ((pos = line.find(key + "=", pos)) != std::string::npos) {
     if (pos == 0 || std::isspace(static_cast<unsigned char>(line[pos - 1]))) break;
@@ -30,7 +37,10 @@ std::string header_value(const std::string& line, const std::string& key, bool* 
   std::size_t start = pos + key.size() + 1;
   if (start < line.size() && line[start] == '"') {
     const std::size_t end = line.find('"', start + 1);
-    if (end == std::string::npos) return std::string("\x01");  // unterminated quote
+    if (end == std::string::npos) {
+      *unterminated = true;
+      return line.substr(start + 1);
+    }
     return line.substr(start + 1, end - start - 1);
   }
   std::size_t end = start;
@@ -64,9 +74,10 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
     if (count > 50'000'000) fail(source, 1, "particle count " + tok + " is too large");
   }
   if (!std::getline(in, line)) fail(source, 2, "missing the comment line with Lattice=\"...\"");
-  bool found = false;
-  const std::string lattice = header_value(line, "Lattice", &found);
+  bool found = false, unterminated = false;
+  const std::string lattice = header_value(line, "Lattice", &found, &unterminated);
   if (!found) fail(source, 2, "missing Lattice=\"Lx 0 0 0 Ly 0 0 0 Lz\"");
+  if (unterminated) fail(source, 2, "Lattice=\"...\" has no closing quote");
   {
     std::istringstream ls(lattice);
     std::vector<double> v;
@@ -87,9 +98,12 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
       f.box[a] = v[4 * a];
       if (a < dimension && !(f.box[a] > 0))
         fail(source, 2, "box edge " + std::to_string(a + 1) + " must be > 0");
+      if (a < dimension && f.box[a] > kMaxCoordinate)
+        fail(source, 2, "box edge " + std::to_string(a + 1) + " is too large (at most 1e6)");
     }
   }
-  const std::string props = header_value(line, "Properties", &found);
+  const std::string props = header_value(line, "Properties", &found, &unterminated);
+  if (found && unterminated) fail(source, 2, "Properties=\"...\" has no closing quote");
   int species_col = 0, pos_col = 1, ncols = 4;
   if (found) {
     // name:type:count triples
@@ -115,7 +129,9 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
     if (species_col < 0 || pos_col < 0)
       fail(source, 2, "Properties must include species:S:1 and pos:R:3");
   }
-  f.species.reserve(count);
+  // The count is not trusted for the allocation: a short file with a huge count must fail on
+  // its missing lines, not on memory.
+  f.species.reserve(static_cast<std::size_t>(std::min<long>(count, 1 << 16)));
   for (long i = 0; i < count; ++i) {
     const long lineno = i + 3;
     if (!std::getline(in, line))
@@ -129,10 +145,14 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
       fail(source, lineno,
            "expected " + std::to_string(ncols) + " columns, got " + std::to_string(tok.size()));
     double xyz[3];
-    for (int a = 0; a < 3; ++a)
+    for (int a = 0; a < 3; ++a) {
       if (!parse_double(tok[pos_col + a], xyz[a]))
         fail(source, lineno,
              "position component \"" + tok[pos_col + a] + "\" is not a finite number");
+      if (std::fabs(xyz[a]) > kMaxCoordinate)
+        fail(source, lineno,
+             "position component " + tok[pos_col + a] + " is too large (at most 1e6 in magnitude)");
+    }
     f.species.push_back(tok[species_col]);
     f.x.push_back(xyz[0]);
     f.y.push_back(xyz[1]);
@@ -152,6 +172,13 @@ BatchState frame_to_state(const XyzFrame& f, const ModelInfo& m, const std::stri
   const int n = static_cast<int>(f.x.size());
   s.resize(1, n, m.dimension);
   for (int a = 0; a < 3; ++a) s.box[a] = real(a < m.dimension ? f.box[a] : 1.0);
+  for (int a = 0; a < m.dimension; ++a)
+    if (f.box[a] < 2.0 * m.max_cutoff) {
+      std::ostringstream why;
+      why << source << ":2: box edge " << a + 1 << " (" << f.box[a]
+          << ") is smaller than twice the " << m.name << " cutoff (" << 2.0 * m.max_cutoff << ")";
+      throw InputError(why.str());
+    }
   for (int i = 0; i < n; ++i) {
     int type = -1;
     for (int t = 0; t < m.n_types; ++t)
