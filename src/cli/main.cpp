@@ -1,16 +1,15 @@
 // vitrify command line: argument parsing only; everything else is the library.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
@@ -42,16 +41,18 @@ void log_to_file(const std::string& dir) {
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("vitrify"));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
-  CLI::App app{"vitrify: GPU-accelerated simulations of glass-forming liquids and the statistical "
-               "mechanics of quasi-species"};
+  CLI::App app{
+      "vitrify: GPU-accelerated simulations of glass-forming liquids and the statistical "
+      "mechanics of quasi-species"};
   app.require_subcommand(1);
   app.set_version_flag("--version", VITRIFY_VERSION);
 
   std::string config_path, output_dir, backend;
   int threads = 0;
   bool quiet = false, no_analyze = false, force = false;
-  auto* run = app.add_subcommand("run", "run a temperature scan from a JSON configuration "
-                                        "(built-in default when CONFIG is omitted)");
+  auto* run = app.add_subcommand("run",
+                                 "run a temperature scan from a JSON configuration "
+                                 "(built-in default when CONFIG is omitted)");
   run->add_option("config", config_path, "configuration file (JSON, see docs/CONFIG.md)");
   run->add_option("-o,--output", output_dir, "output directory (overrides output_dir)");
   run->add_option("--backend", backend, "cpu, cuda or auto (overrides backend)");
@@ -67,8 +68,9 @@ int main(int argc, char** argv) {
   std::string eval_model, eval_file;
   bool eval_forces = false;
   double eval_skin = 0.3;
-  auto* eval = app.add_subcommand("eval", "energy, virial pressure, quasi-species histogram "
-                                          "(and forces) of one extended-XYZ configuration");
+  auto* eval = app.add_subcommand("eval",
+                                  "energy, virial pressure, quasi-species histogram "
+                                  "(and forces) of one extended-XYZ configuration");
   eval->add_option("--model", eval_model, "binary3d or hump2d")->required();
   eval->add_option("file", eval_file, "extended XYZ file")->required();
   eval->add_flag("--forces", eval_forces, "also print the force on every particle");
@@ -91,22 +93,29 @@ int main(int argc, char** argv) {
   double tmin = 0, tmax = 0, grid_tmin = 0, grid_tmax = 0;
   int grid_points = 0;
   bool inflate = false;
-  auto* analyze = app.add_subcommand(
-      "analyze", "statistical mechanics of quasi-species from a measurements.json "
-                 "(writes analysis.json and analysis_*.csv)");
+  auto* analyze =
+      app.add_subcommand("analyze",
+                         "statistical mechanics of quasi-species from a measurements.json "
+                         "(writes analysis.json and analysis_*.csv)");
   analyze->add_option("measurements", analyze_path, "measurements.json")->required();
   analyze->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
-  analyze->add_option("--options", analyze_options_file, "analysis options as JSON (docs/ANALYSIS.md)");
-  auto* o_ref = analyze->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
+  analyze->add_option("--options", analyze_options_file,
+                      "analysis options as JSON (docs/ANALYSIS.md)");
+  auto* o_ref =
+      analyze->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
   auto* o_liq = analyze->add_option("--liquid", liquid, "liquid species, e.g. c2,c5,c6");
   auto* o_tmin = analyze->add_option("--tmin", tmin, "lowest temperature used in the fits");
   auto* o_tmax = analyze->add_option("--tmax", tmax, "highest temperature used in the fits");
-  auto* o_gmin = analyze->add_option("--grid-tmin", grid_tmin, "lowest temperature of the prediction grid");
-  auto* o_gmax = analyze->add_option("--grid-tmax", grid_tmax, "highest temperature of the prediction grid");
+  auto* o_gmin =
+      analyze->add_option("--grid-tmin", grid_tmin, "lowest temperature of the prediction grid");
+  auto* o_gmax =
+      analyze->add_option("--grid-tmax", grid_tmax, "highest temperature of the prediction grid");
   auto* o_gpts = analyze->add_option("--grid-points", grid_points, "points of the prediction grid");
   auto* o_norm = analyze->add_option("--normalization", normalization, "group or tracked");
-  auto* o_crit = analyze->add_option("--criterion", criterion, "validation: statistical, practical or either");
-  analyze->add_flag("--inflate-errors", inflate, "scale parameter errors by sqrt(reduced chi2) when > 1");
+  auto* o_crit =
+      analyze->add_option("--criterion", criterion, "validation: statistical, practical or either");
+  analyze->add_flag("--inflate-errors", inflate,
+                    "scale parameter errors by sqrt(reduced chi2) when > 1");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -139,7 +148,8 @@ int main(int argc, char** argv) {
         std::vector<std::string> out;
         std::stringstream ss(text);
         std::string item;
-        while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+        while (std::getline(ss, item, ','))
+          if (!item.empty()) out.push_back(item);
         return out;
       };
       if (o_ref->count()) {
@@ -169,16 +179,17 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(analyze_out);
       const auto result = vitrify::analysis::analyze_file(analyze_path, analyze_out, options);
       spdlog::info("wrote {}/analysis.json", analyze_out);
-      if (result.contains("validation")) spdlog::info("validation: {}", result["validation"].dump());
+      if (result.contains("validation"))
+        spdlog::info("validation: {}", result["validation"].dump());
     } else if (*validate) {
       const vitrify::RunConfig c = vitrify::load_config(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";
       std::cerr << validate_path << ": valid (" << c.n_replicas() << " replicas of "
                 << c.n_particles << " particles)\n";
     } else if (*eval) {
-      std::cout << vitrify::evaluate_configuration(eval_model, eval_file, eval_forces, eval_skin)
-                       .dump(2)
-                << "\n";
+      std::cout
+          << vitrify::evaluate_configuration(eval_model, eval_file, eval_forces, eval_skin).dump(2)
+          << "\n";
     } else if (*bench) {
       const vitrify::RunConfig c = load(bench_path);
       if (bench_json) spdlog::set_level(spdlog::level::warn);
@@ -188,19 +199,20 @@ int main(int argc, char** argv) {
       } else {
         std::printf("vitrify bench: %s, %s, N = %d, %d replicas, backend %s (%s)\n",
                     c.model.c_str(), c.ensemble.c_str(), c.n_particles, c.n_replicas(),
-                    j["backend"].get<std::string>().c_str(), j["device"].get<std::string>().c_str());
+                    j["backend"].get<std::string>().c_str(),
+                    j["device"].get<std::string>().c_str());
         std::printf("  dt = %g, skin = %g, warm-up %ld steps, %d blocks of %ld steps\n", c.dt,
                     c.skin, bopt.warmup_steps, bopt.blocks, bopt.steps);
         std::printf("  steps/s: %.1f   replica-steps/s: %.4g   particle-steps/s: %.4g\n",
                     j["steps_per_second"].get<double>(),
                     j["replica_steps_per_second"].get<double>(),
                     j["particle_steps_per_second"].get<double>());
-        std::printf("  neighbour builds per replica-step: %.4f; final <T> = %.4f, <p> = %.4f, "
-                    "<rho> = %.4f\n",
-                    j["neighbor_builds_per_replica_step"].get<double>(),
-                    j["final_mean_temperature"].get<double>(),
-                    j["final_mean_pressure"].get<double>(),
-                    j["final_mean_density"].get<double>());
+        std::printf(
+            "  neighbour builds per replica-step: %.4f; final <T> = %.4f, <p> = %.4f, "
+            "<rho> = %.4f\n",
+            j["neighbor_builds_per_replica_step"].get<double>(),
+            j["final_mean_temperature"].get<double>(), j["final_mean_pressure"].get<double>(),
+            j["final_mean_density"].get<double>());
       }
     }
   } catch (const vitrify::ScanInterrupted& e) {

@@ -39,7 +39,8 @@ struct Reader {
     const json& v = j.at(key);
     if (v.is_number_float()) {
       const double x = v.get<double>();
-      if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15) return static_cast<long>(x);
+      if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15)
+        return static_cast<long>(x);
       fail(key, "must be an integer, got " + v.dump());
     }
     if (!v.is_number_integer()) fail(key, "must be an integer, got " + std::string(v.type_name()));
@@ -63,7 +64,8 @@ struct Reader {
     if (!(x > 0)) fail(key, "must be > 0 (got " + json(x).dump() + ")");
   }
   void at_least(const std::string& key, long x, long min) const {
-    if (x < min) fail(key, "must be >= " + std::to_string(min) + " (got " + std::to_string(x) + ")");
+    if (x < min)
+      fail(key, "must be >= " + std::to_string(min) + " (got " + std::to_string(x) + ")");
   }
   void one_of(const std::string& key, const std::string& v,
               const std::vector<std::string>& allowed) const {
@@ -76,19 +78,39 @@ struct Reader {
 };
 
 const std::vector<std::string>& known_keys() {
-  static const std::vector<std::string> keys = {
-      "model",          "n_particles",        "ensemble",
-      "density",        "pressure",           "temperatures",
-      "copies_per_temperature", "dt",         "thermostat_tau",
-      "barostat_tau",   "bulk_modulus",       "skin",
-      "initial_density", "melt_temperature",  "melt_steps",
-      "cool_steps",     "equilibration_steps", "production_steps",
-      "thermo_interval", "sample_interval",   "progress_interval",
-      "seed",           "output_dir",         "backend",
-      "threads",        "species",            "species_auto_threshold",
-      "tau_alpha_multiple", "isf_points_per_level", "analyze",
-      "checkpoint_interval", "checkpoint_wall_seconds",
-      "comment"};
+  static const std::vector<std::string> keys = {"model",
+                                                "n_particles",
+                                                "ensemble",
+                                                "density",
+                                                "pressure",
+                                                "temperatures",
+                                                "copies_per_temperature",
+                                                "dt",
+                                                "thermostat_tau",
+                                                "barostat_tau",
+                                                "bulk_modulus",
+                                                "skin",
+                                                "initial_density",
+                                                "melt_temperature",
+                                                "melt_steps",
+                                                "cool_steps",
+                                                "equilibration_steps",
+                                                "production_steps",
+                                                "thermo_interval",
+                                                "sample_interval",
+                                                "progress_interval",
+                                                "seed",
+                                                "output_dir",
+                                                "backend",
+                                                "threads",
+                                                "species",
+                                                "species_auto_threshold",
+                                                "tau_alpha_multiple",
+                                                "isf_points_per_level",
+                                                "analyze",
+                                                "checkpoint_interval",
+                                                "checkpoint_wall_seconds",
+                                                "comment"};
   return keys;
 }
 
@@ -100,8 +122,10 @@ json parse_json_strict(const std::string& text, const std::string& source) {
   std::vector<std::set<std::string>> seen;
   std::string duplicate;
   auto cb = [&](int, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::object_start) seen.emplace_back();
-    else if (ev == json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
+    if (ev == json::parse_event_t::object_start)
+      seen.emplace_back();
+    else if (ev == json::parse_event_t::object_end && !seen.empty())
+      seen.pop_back();
     else if (ev == json::parse_event_t::key && !seen.empty() && duplicate.empty()) {
       const std::string k = parsed.get<std::string>();
       if (!seen.back().insert(k).second) duplicate = k;
@@ -114,7 +138,8 @@ json parse_json_strict(const std::string& text, const std::string& source) {
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     const auto pos = what.find("parse error");
-    throw InputError(source + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+    throw InputError(source +
+                     ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   } catch (const json::exception& e) {
     // e.g. out_of_range.406: a number literal beyond the range of double (1e999)
     std::string what = e.what();
@@ -152,8 +177,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
   const bool npt = c.ensemble == "npt";
   if (npt && in.has("density"))
     in.fail("density", "is not used with ensemble npt (the barostat sets it); use initial_density");
-  if (!npt && in.has("pressure"))
-    in.fail("pressure", "is only used with ensemble npt");
+  if (!npt && in.has("pressure")) in.fail("pressure", "is only used with ensemble npt");
   c.density = in.number("density", m.default_density);
   in.positive("density", c.density);
   c.pressure = in.number("pressure", m.default_pressure);

@@ -49,9 +49,9 @@ struct EngineCheckpoint {
 
 // Diagnostics of the neighbour lists.
 struct NeighborStats {
-  long builds = 0;          // summed over replicas
-  int max_neighbors = 0;    // current capacity per particle
-  int cell_capacity = 0;    // current capacity per cell
+  long builds = 0;        // summed over replicas
+  int max_neighbors = 0;  // current capacity per particle
+  int cell_capacity = 0;  // current capacity per cell
 };
 
 class Engine {

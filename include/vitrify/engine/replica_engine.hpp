@@ -453,7 +453,8 @@ class ReplicaEngine final : public Engine {
       if (all & kernels::kBoxTooSmall)
         throw SimulationError(
             "a replica's box became smaller than twice the neighbour-list radius " +
-            std::to_string(list_radius()) + " (N too small for this density, or the box collapsed)");
+            std::to_string(list_radius()) +
+            " (N too small for this density, or the box collapsed)");
       if (attempt > 8) throw SimulationError("neighbour-list overflow could not be resolved");
       grow_capacities(all);
       Exec::fill(overflow_, 0);
@@ -486,10 +487,10 @@ class ReplicaEngine final : public Engine {
                                  real(settings_.thermostat_tau)};
     kernels::BarostatParams ba{apply && settings_.ensemble == Ensemble::kNPT,
                                real(settings_.barostat_tau), real(settings_.bulk_modulus)};
-    exec_.launch(R_, kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
-                                         Exec::ptr(t_start_), Exec::ptr(t_end_),
-                                         Exec::ptr(p_target_), real(ramp), real(settings_.dt), th,
-                                         ba});
+    exec_.launch(R_,
+                 kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
+                                     Exec::ptr(t_start_), Exec::ptr(t_end_), Exec::ptr(p_target_),
+                                     real(ramp), real(settings_.dt), th, ba});
     if (apply && th.enabled)
       exec_.launch(static_cast<long>(R_) * N_, kernels::ScaleVelocities{b, Exec::ptr(obs_)});
   }

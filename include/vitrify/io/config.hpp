@@ -3,19 +3,18 @@
 // (a test checks that every key below appears there). Unknown keys, wrong types and
 // out-of-range values are rejected with an InputError naming the key and the reason.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vitrify {
 
 struct RunConfig {
-  std::string model;              // "binary3d" | "hump2d"
-  int n_particles = 4096;         // N per replica
-  std::string ensemble;           // "npt" | "nvt" | "nve" (default per model)
-  double density = 0;             // NVT/NVE number density N/V (sigma^-d)
-  double pressure = 0;            // NPT imposed pressure (eps/sigma^d)
+  std::string model;                 // "binary3d" | "hump2d"
+  int n_particles = 4096;            // N per replica
+  std::string ensemble;              // "npt" | "nvt" | "nve" (default per model)
+  double density = 0;                // NVT/NVE number density N/V (sigma^-d)
+  double pressure = 0;               // NPT imposed pressure (eps/sigma^d)
   std::vector<double> temperatures;  // one replica group per temperature (eps/k_B)
   int copies_per_temperature = 1;    // independent replicas per temperature
   double dt = 0.005;                 // time step (tau)
@@ -29,24 +28,22 @@ struct RunConfig {
   long cool_steps = 2000;
   long equilibration_steps = 10000;
   long production_steps = 10000;
-  long thermo_interval = 100;     // steps between rows of thermo.csv
-  long sample_interval = 10;      // steps between measurement samples (production)
-  long progress_interval = 0;     // steps between log progress lines (0 = automatic)
+  long thermo_interval = 100;  // steps between rows of thermo.csv
+  long sample_interval = 10;   // steps between measurement samples (production)
+  long progress_interval = 0;  // steps between log progress lines (0 = automatic)
   std::uint64_t seed = 1;
-  std::string output_dir;         // default "runs/<model>"
-  std::string backend = "auto";   // "auto" | "cpu" | "cuda"
-  int threads = 0;                // OpenMP threads (0 = OpenMP's default)
+  std::string output_dir;            // default "runs/<model>"
+  std::string backend = "auto";      // "auto" | "cpu" | "cuda"
+  int threads = 0;                   // OpenMP threads (0 = OpenMP's default)
   nlohmann::json species = "paper";  // "paper" | "auto" | array of names
   double species_auto_threshold = 0.005;
-  double tau_alpha_multiple = 100;   // production must last this many tau_alpha
+  double tau_alpha_multiple = 100;  // production must last this many tau_alpha
   int isf_points_per_level = 16;
-  bool analyze = true;               // run the analysis at the end of the scan
-  long checkpoint_interval = 10000;  // steps between checkpoints (0 = off)
+  bool analyze = true;                   // run the analysis at the end of the scan
+  long checkpoint_interval = 10000;      // steps between checkpoints (0 = off)
   double checkpoint_wall_seconds = 600;  // wall-clock seconds between checkpoints (0 = off)
 
-  int n_replicas() const {
-    return static_cast<int>(temperatures.size()) * copies_per_temperature;
-  }
+  int n_replicas() const { return static_cast<int>(temperatures.size()) * copies_per_temperature; }
   // Target temperature of replica r (replicas of one temperature are consecutive).
   double replica_temperature(int r) const { return temperatures[r / copies_per_temperature]; }
 };
