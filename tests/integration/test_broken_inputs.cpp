@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/common/cli_util.hpp"
 #include "vitrify/core/real.hpp"
 #include "vitrify/io/config.hpp"
 
@@ -21,31 +22,14 @@ using json = nlohmann::json;
 
 namespace {
 
+using vitrify::test_util::Cmd;
+using vitrify::test_util::read_file;
+using vitrify::test_util::run_cli;
+std::string temp_dir(const std::string& name) {
+  return vitrify::test_util::fresh_temp_dir("vitrify_broken", name);
+}
+
 const std::string kBroken = std::string(VITRIFY_TEST_DATA) + "/broken";
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-struct Cmd {
-  int code;  // exit status, or -signal when killed by a signal
-  std::string output;
-};
-
-Cmd run_cli(const std::string& args) {
-  const std::string cmd = std::string(VITRIFY_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1000, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  if (WIFSIGNALED(status)) return {-WTERMSIG(status), out};
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1000, out};
-}
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
@@ -78,16 +62,6 @@ std::string test_name(const testing::TestParamInfo<Case>& info) {
   for (char& ch : n)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return n;
-}
-
-std::string temp_dir(const std::string& name) {
-  std::string n = name;
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  const fs::path p =
-      fs::temp_directory_path() / ("vitrify_broken_" + n + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
 }
 
 class BrokenInputs : public testing::TestWithParam<Case> {};

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/common/cli_util.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/config.hpp"
 
@@ -17,18 +18,11 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
+using vitrify::test_util::Cmd;
+using vitrify::test_util::read_file;
+using vitrify::test_util::run_cli;
 std::string temp_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("vitrify_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
+  return vitrify::test_util::fresh_temp_dir("vitrify_test", name);
 }
 
 json short_scan(const std::string& model) {
@@ -51,20 +45,6 @@ json run_short(const std::string& model, const std::string& dir) {
   opt.progress = false;
   vitrify::run_scan(vitrify::parse_config(j, "test"), opt);
   return json::parse(read_file(dir + "/measurements.json"));
-}
-
-struct Cmd {
-  int code;
-  std::string output;
-};
-Cmd run_cli(const std::string& args) {
-  const std::string cmd = std::string(VITRIFY_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace

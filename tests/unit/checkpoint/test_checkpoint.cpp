@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/common/cli_util.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/checkpoint.hpp"
@@ -26,24 +27,18 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+using vitrify::test_util::Cmd;
+using vitrify::test_util::read_file;
+using vitrify::test_util::run_cli;
+std::string temp_dir(const std::string& name) {
+  const std::string dir = vitrify::test_util::fresh_temp_dir("vitrify_ckpt", name);
+  fs::create_directories(dir);
+  return dir;
 }
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << text;
-}
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("vitrify_ckpt_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
 }
 
 // A short scan: 1500 steps, checkpoints every 200 steps.
@@ -83,20 +78,6 @@ void expect_same_outputs(const std::string& a, const std::string& b, const std::
   for (const auto& f : fa)
     EXPECT_TRUE(read_file(a + "/" + f) == read_file(b + "/" + f))
         << what << ": " << f << " differs";
-}
-
-struct Cmd {
-  int code;
-  std::string output;
-};
-Cmd run_cli(const std::string& args) {
-  const std::string cmd = std::string(VITRIFY_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 // Starts `vitrify run -q CONFIG` as a child process (output to DIR/child.log).

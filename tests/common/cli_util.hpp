@@ -1,0 +1,54 @@
+#pragma once
+// Helpers for tests that drive the `vitrify` binary and inspect its output files.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace vitrify::test_util {
+
+// Whole file as bytes ("" when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A fresh (removed if present) directory name under the system temp directory, unique per
+// process: <tmp>/<prefix>_<name>_<pid>, with non-alphanumeric characters of name replaced.
+inline std::string fresh_temp_dir(const std::string& prefix, const std::string& name) {
+  std::string n = name;
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  const std::filesystem::path p = std::filesystem::temp_directory_path() /
+                                  (prefix + "_" + n + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  return p.string();
+}
+
+struct Cmd {
+  int code;            // exit status, or -signal when killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `vitrify ARGS` (the binary under test) through the shell.
+inline Cmd run_cli(const std::string& args) {
+  const std::string cmd = std::string(VITRIFY_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1000, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf;
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  if (WIFSIGNALED(status)) return {-WTERMSIG(status), out};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1000, out};
+}
+
+}  // namespace vitrify::test_util
