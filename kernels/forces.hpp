@@ -1,7 +1,16 @@
 #pragma once
-// Pair forces, per-particle energies and virials from the full neighbour list, templated on
-// the model's pair evaluator. One thread (or loop iteration) per particle, no atomics: every
-// pair is evaluated from both ends, so the result does not depend on the thread schedule.
+// Pair forces, per-particle energies and virials, templated on the model's pair evaluator.
+//
+// ComputeForces (every backend that keeps full lists, the GPU's): one thread per particle over
+// its full neighbour list, no atomics: every pair is evaluated from both ends, so the result
+// does not depend on the thread schedule.
+//
+// ComputeForcesHalf + ReduceHalfForces (the CPU's, with half lists: every pair once): the
+// particles of a replica are cut into kHalfChunks fixed index ranges; the work item of one
+// range evaluates each pair of its particles' lists once and adds the result to both ends in
+// the range's own accumulation arrays, then one pass per particle sums the ranges' arrays in
+// range order. The summation order is fixed by the data alone, so results do not depend on
+// the number of threads either; they differ from the full-list kernel's only by rounding.
 #include "kernels/batch.hpp"
 
 namespace vitrify::kernels {
@@ -38,6 +47,98 @@ struct ComputeForces {
     if (Model::dimension == 3) b.fz[gid] = fz;
     b.u_i[gid] = u;
     b.w_i[gid] = real(0.5) * w;
+  }
+};
+
+// Fixed number of accumulation ranges per replica for the half-list kernels (not the thread
+// count, which must not change results). Work items are R * kHalfChunks.
+constexpr int kHalfChunks = 4;
+// Accumulator record per particle and range: fx, fy, (fz,) u, w, padded so that a record
+// never straddles a cache line: 4 reals in 2D, 8 in 3D.
+template <int Dim>
+struct HalfRecord {
+  static constexpr int fz = Dim == 3 ? 2 : -1, u = Dim == 3 ? 3 : 2, w = Dim == 3 ? 4 : 3;
+  static constexpr int stride = Dim == 3 ? 8 : 4;
+};
+
+// Work item idx = replica * kHalfChunks + range. acc holds, per work item, N records of
+// HalfRecord<dim>::stride reals (R * kHalfChunks * N * stride in all), overwritten here.
+template <class Model>
+struct ComputeForcesHalf {
+  BatchView b;
+  Model model;
+  real* acc;
+  VT_HD void operator()(int idx) const {
+    using Rec = HalfRecord<Model::dimension>;
+    const int n = b.n;
+    const int r = idx / kHalfChunks, c = idx - r * kHalfChunks;
+    const int lo = static_cast<int>(static_cast<long>(c) * n / kHalfChunks);
+    const int hi = static_cast<int>(static_cast<long>(c + 1) * n / kHalfChunks);
+    real* a = acc + static_cast<long>(idx) * Rec::stride * n;
+    for (long k = 0; k < static_cast<long>(Rec::stride) * n; ++k) a[k] = real(0);
+    const Box box = b.replica_box(r);
+    const int base = r * n;
+    for (int i = lo; i < hi; ++i) {
+      const int gid = base + i;
+      const real xi = b.x[gid], yi = b.y[gid];
+      const real zi = Model::dimension == 3 ? b.z[gid] : real(0);
+      const int ti = b.type[gid];
+      real fx = 0, fy = 0, fz = 0, u = 0, w = 0;
+      const int count = b.nbr_count[gid];
+      const int* list = &b.nbr_list[b.nbr_index(gid, 0)];
+      for (int k = 0; k < count; ++k) {
+        const int gj = list[k * b.nbr_stride_k];
+        real dx = xi - b.x[gj], dy = yi - b.y[gj];
+        real dz = Model::dimension == 3 ? zi - b.z[gj] : real(0);
+        box.min_image(dx, dy, dz);
+        const real r2 = dx * dx + dy * dy + dz * dz;
+        real fscal, e;
+        if (model.evaluate(r2, ti, b.type[gj], fscal, e)) {
+          real* aj = a + static_cast<long>(gj - base) * Rec::stride;
+          const real px = fscal * dx, py = fscal * dy, pz = fscal * dz;
+          const real half_w = real(0.5) * fscal * r2;
+          fx += px;
+          fy += py;
+          fz += pz;
+          u += e;
+          w += half_w;
+          aj[0] -= px;
+          aj[1] -= py;
+          if (Model::dimension == 3) aj[Rec::fz] -= pz;
+          aj[Rec::u] += e;
+          aj[Rec::w] += half_w;
+        }
+      }
+      real* ai = a + static_cast<long>(i) * Rec::stride;
+      ai[0] += fx;
+      ai[1] += fy;
+      if (Model::dimension == 3) ai[Rec::fz] += fz;
+      ai[Rec::u] += u;
+      ai[Rec::w] += w;
+    }
+  }
+};
+
+// Per particle: the ranges' records summed in range order into fx, fy, fz, u_i, w_i.
+template <int Dim>
+struct ReduceHalfForces {
+  BatchView b;
+  const real* acc;
+  VT_HD void operator()(int gid) const {
+    using Rec = HalfRecord<Dim>;
+    const int n = b.n;
+    const int r = gid / n, i = gid - r * n;
+    real sum[Rec::stride] = {};
+    for (int c = 0; c < kHalfChunks; ++c) {
+      const real* a =
+          acc + ((static_cast<long>(r) * kHalfChunks + c) * n + i) * static_cast<long>(Rec::stride);
+      for (int q = 0; q < Rec::stride; ++q) sum[q] += a[q];
+    }
+    b.fx[gid] = sum[0];
+    b.fy[gid] = sum[1];
+    if (Dim == 3) b.fz[gid] = sum[Rec::fz];
+    b.u_i[gid] = sum[Rec::u];
+    b.w_i[gid] = sum[Rec::w];
   }
 };
 

@@ -125,15 +125,27 @@ struct SortCells {
   }
 };
 
-// Builds the full (both-direction) neighbour list of particle gid from the (2*kCellReach+1)^d
-// surrounding cells. list_cut2[ti][tj] = (rc_ij + skin)^2. When an axis has enough cells the
-// periodic image of each scanned cell is known, so candidates are shifted by whole box lengths
-// instead of a minimum-image test per pair; axes with fewer cells scan every cell once with
-// the minimum-image convention.
+// Builds the neighbour list of particle gid from the (2*kCellReach+1)^d surrounding cells.
+// list_cut2[ti][tj] = (rc_ij + skin)^2. When an axis has enough cells the periodic image of
+// each scanned cell is known, so candidates are shifted by whole box lengths instead of a
+// minimum-image test per pair; axes with fewer cells scan every cell once with the
+// minimum-image convention. On shifted axes a scanned cell is skipped when its nearest point
+// is farther from i than i's largest list radius (a particle near a cell's side has no
+// partner in the far cells beyond the opposite side): about a third of the cells in 3D.
+//
+// half == false: the full list (every j of every i; what the GPU force kernel reads).
+// half == true: every pair once, for the CPU's pair-once force kernel. With periodic shifts on
+// every axis, i scans only the cell offsets after (0,0,0) in (z,y,x) order, and in its own
+// cell only the j after it (cells are sorted, so j > i): a pair at cell offset d is found
+// from exactly one end, since exactly one of d and -d is after (0,0,0). Each particle keeps
+// about half its neighbours, so the work per particle stays balanced. Otherwise (fewer than
+// 2*kCellReach+1 cells on some axis) every cell is scanned and the pair is kept by i when
+// (i < j) equals ((i + j) odd), again one end per pair and balanced.
 template <int MaxTypes>
 struct BuildNeighbors {
   BatchView b;
   real list_cut2[MaxTypes][MaxTypes];
+  bool half;
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
     if (!b.rebuild[r]) return;
@@ -153,6 +165,23 @@ struct BuildNeighbors {
       hi[a] = shifted[a] ? kCellReach : nc[a] - 1;
     }
     const bool all_shifted = shifted[0] && shifted[1] && (b.dim == 2 || shifted[2]);
+    // Squared distance from i to the nearest point of the cells at offset o on each shifted
+    // axis (0 on other axes), less a margin for the rounding of cell_coord.
+    real gap2[3][2 * kCellReach + 1];
+    const real pos[3] = {xi, yi, zi};
+    for (int a = 0; a < 3; ++a)
+      for (int o = -kCellReach; o <= kCellReach; ++o) {
+        real g = 0;
+        if (shifted[a] && o != 0) {
+          const real w = box.L[a] / real(nc[a]);
+          g = o > 0 ? real(c_self[a] + o) * w - pos[a] : pos[a] - real(c_self[a] + o + 1) * w;
+          g -= real(1e-4) * w;
+          if (g < 0) g = 0;
+        }
+        gap2[a][o + kCellReach] = g * g;
+      }
+    real reach2 = 0;  // i's largest list radius, squared
+    for (int t = 0; t < MaxTypes; ++t) reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
     int count = 0;
     const int base = r * b.n;
     for (int oz = lo[2]; oz <= hi[2]; ++oz) {
@@ -165,7 +194,12 @@ struct BuildNeighbors {
         else if (zc >= nc[2])
           zc -= nc[2], sz = box.L[2];
       }
+      if (half && all_shifted && oz < 0) continue;
+      const real gz2 = shifted[2] ? gap2[2][oz + kCellReach] : real(0);
       for (int oy = lo[1]; oy <= hi[1]; ++oy) {
+        if (half && all_shifted && oz == 0 && oy < 0) continue;
+        const real gyz2 = gz2 + (shifted[1] ? gap2[1][oy + kCellReach] : real(0));
+        if (gyz2 >= reach2) continue;
         int yc = oy;
         real sy = 0;
         if (shifted[1]) {
@@ -176,6 +210,9 @@ struct BuildNeighbors {
             yc -= nc[1], sy = box.L[1];
         }
         for (int ox = lo[0]; ox <= hi[0]; ++ox) {
+          const bool own_cell = all_shifted && oz == 0 && oy == 0 && ox == 0;
+          if (half && all_shifted && oz == 0 && oy == 0 && ox < 0) continue;
+          if (shifted[0] && gyz2 + gap2[0][ox + kCellReach] >= reach2) continue;
           int xc = ox;
           real sx = 0;
           if (shifted[0]) {
@@ -192,6 +229,8 @@ struct BuildNeighbors {
           for (int m = 0; m < occ; ++m) {
             const int j = members[m];
             if (j == i) continue;
+            if (half && (all_shifted ? (own_cell && j < i) : ((i < j) != (((i + j) & 1) != 0))))
+              continue;
             const int gj = base + j;
             real dx = xi - (b.x[gj] + sx), dy = yi - (b.y[gj] + sy);
             real dz = b.dim == 3 ? zi - (b.z[gj] + sz) : real(0);

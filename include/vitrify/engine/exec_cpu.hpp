@@ -16,9 +16,20 @@ struct CpuExec {
   template <class T>
   using Buffer = std::vector<T>;
 
+  // Neighbour lists hold every pair once and forces are accumulated per fixed particle range
+  // (kernels/forces.hpp: ComputeForcesHalf): half the pair evaluations of full lists.
+  static constexpr bool half_lists = true;
+
   template <class F>
   void launch(long n, const F& f) const {
 #pragma omp parallel for schedule(static) if (n >= 512)
+    for (long i = 0; i < n; ++i) f(static_cast<int>(i));
+  }
+
+  // For a few heavy work items (one per replica and particle range): parallel at any n.
+  template <class F>
+  void launch_coarse(long n, const F& f) const {
+#pragma omp parallel for schedule(static, 1) if (n >= 2)
     for (long i = 0; i < n; ++i) f(static_cast<int>(i));
   }
 

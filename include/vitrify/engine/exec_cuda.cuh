@@ -133,6 +133,8 @@ struct CudaExec {
   // Neighbour-list layout: entry k of every particle contiguous, so that consecutive threads
   // (particles) read consecutive addresses (coalesced).
   static constexpr bool neighbors_particle_major = false;
+  // Full lists: one thread per particle, no atomics (kernels/forces.hpp: ComputeForces).
+  static constexpr bool half_lists = false;
 
   template <class T>
   using Buffer = DeviceBuffer<T>;

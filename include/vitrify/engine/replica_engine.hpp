@@ -5,6 +5,8 @@
 // it with CpuExec; a CUDA backend instantiates the same template with its own policy.
 // Policies whose memory is not host memory (host_memory == false, e.g. CudaExec) also supply
 // copy (buffer to buffer), require_free_memory and device_name; see run_device().
+// Exec::half_lists selects the neighbour-list form: full lists and one thread per particle
+// (GPU), or every pair once with per-range accumulation (CPU; needs Exec::launch_coarse).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -28,6 +30,8 @@ class ReplicaEngine final : public Engine {
  public:
   ReplicaEngine(const std::string& model_name, const EngineSettings& settings)
       : model_name_(model_name), settings_(settings), model_(Model::make()) {}
+
+  static constexpr bool kHalf = Exec::half_lists;
 
   std::string backend_name() const override { return Exec::name; }
   std::string model_name() const override { return model_name_; }
@@ -63,6 +67,9 @@ class ReplicaEngine final : public Engine {
     Exec::allocate(cell_dims_, 3 * static_cast<std::size_t>(R_));
     Exec::allocate(nbr_count_, nt);
     Exec::allocate(species_n_, nt);
+    if constexpr (kHalf)
+      Exec::allocate(half_acc_, nt * kernels::kHalfChunks *
+                                        kernels::HalfRecord<Model::dimension>::stride);
     chunks_ = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
     Exec::allocate(partial_, static_cast<std::size_t>(R_) * chunks_ * kernels::kReduceQuantities);
     Exec::allocate(obs_, static_cast<std::size_t>(R_) * kernels::kObsCount);
@@ -117,8 +124,19 @@ class ReplicaEngine final : public Engine {
 
   void species_neighbor_counts(std::vector<int>& out) override {
     update_neighbors(false);
-    exec_.launch(static_cast<long>(R_) * N_,
-                 kernels::CountSpeciesNeighbors<Model>{view(), model_, Exec::ptr(species_n_)});
+    const long nt = static_cast<long>(R_) * N_;
+    if constexpr (kHalf) {
+      if (species_acc_.size() != static_cast<std::size_t>(nt) * kernels::kHalfChunks)
+        Exec::allocate(species_acc_, static_cast<std::size_t>(nt) * kernels::kHalfChunks);
+      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks,
+                          kernels::CountSpeciesNeighborsHalf<Model>{view(), model_,
+                                                                    Exec::ptr(species_acc_)});
+      exec_.launch(nt, kernels::SumHalfSpeciesCounts{view(), Exec::ptr(species_acc_),
+                                                     Exec::ptr(species_n_)});
+    } else {
+      exec_.launch(nt,
+                   kernels::CountSpeciesNeighbors<Model>{view(), model_, Exec::ptr(species_n_)});
+    }
     Exec::download(out, species_n_);
   }
 
@@ -137,6 +155,12 @@ class ReplicaEngine final : public Engine {
     const kernels::BatchView b = view();
     std::vector<int> out;
     for (int k = 0; k < counts[gid]; ++k) out.push_back(list[b.nbr_index(gid, k)]);
+    if constexpr (kHalf) {  // the pairs listed from the other end
+      const long base = gid / N_ * N_;
+      for (long g = base; g < base + N_; ++g)
+        for (int k = 0; k < counts[g]; ++k)
+          if (list[b.nbr_index(g, k)] == gid) out.push_back(static_cast<int>(g));
+    }
     return out;
   }
 
@@ -364,7 +388,10 @@ class ReplicaEngine final : public Engine {
     const double density = N_ / min_vol;
     const double rl = list_radius();
     const double sphere = Model::dimension == 3 ? 4.0 / 3.0 * M_PI * rl * rl * rl : M_PI * rl * rl;
-    max_neighbors_ = std::max(16, static_cast<int>(1.6 * density * sphere + 16));
+    // Half lists hold half the pairs on average; the margin covers fluctuations (and a list
+    // that overflows is grown and rebuilt).
+    const double fill = kHalf ? 0.8 : 1.6;
+    max_neighbors_ = std::max(16, static_cast<int>(fill * density * sphere + 16));
   }
 
   void allocate_neighbors() {
@@ -437,7 +464,7 @@ class ReplicaEngine final : public Engine {
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b});
       exec_.launch(nt, kernels::AssignCells{b});
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b});
-      kernels::BuildNeighbors<Model::n_types> build{b, {}};
+      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf};
       for (int a = 0; a < Model::n_types; ++a)
         for (int c = 0; c < Model::n_types; ++c) {
           const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;
@@ -476,7 +503,14 @@ class ReplicaEngine final : public Engine {
   }
 
   void compute_forces() {
-    exec_.launch(static_cast<long>(R_) * N_, kernels::ComputeForces<Model>{view(), model_});
+    const long nt = static_cast<long>(R_) * N_;
+    if constexpr (kHalf) {
+      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks,
+                          kernels::ComputeForcesHalf<Model>{view(), model_, Exec::ptr(half_acc_)});
+      exec_.launch(nt, kernels::ReduceHalfForces<Model::dimension>{view(), Exec::ptr(half_acc_)});
+    } else {
+      exec_.launch(nt, kernels::ComputeForces<Model>{view(), model_});
+    }
   }
 
   void reduce_and_finish(double ramp, bool apply) {
@@ -506,6 +540,8 @@ class ReplicaEngine final : public Engine {
   Buf<int> type_, img_x_, img_y_, img_z_, rebuild_, overflow_, rebuild_count_, cell_dims_;
   Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
   Buf<double> partial_, obs_;
+  Buf<real> half_acc_;   // half lists: per-range force/energy/virial accumulators
+  Buf<int> species_acc_;  // half lists: per-range species counters (allocated on first use)
   // Device memory only: the state at the start of the current block (see run_device).
   Buf<real> start_x_, start_y_, start_z_, start_vx_, start_vy_, start_vz_, start_box_;
   Buf<int> start_img_x_, start_img_y_, start_img_z_;

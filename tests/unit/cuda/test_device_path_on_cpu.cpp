@@ -31,6 +31,7 @@ struct HostDevicePathExec : CpuExec {
   static constexpr bool host_memory = false;
   static constexpr const char* name = "cpu-device-path";
   static constexpr bool neighbors_particle_major = false;
+  static constexpr bool half_lists = false;
 
   template <class T>
   static void copy(Buffer<T>& dst, const Buffer<T>& src) {
@@ -45,6 +46,19 @@ struct HostDevicePathExec : CpuExec {
   }
   static std::string device_name() { return "host, device code path"; }
 };
+
+// The CPU path with the GPU's full lists and per-particle force kernel: the reference the
+// device path must match bit for bit (the CPU backend itself uses half lists, which change
+// the force summation order and hence the rounding).
+struct FullListCpuExec : CpuExec {
+  static constexpr bool half_lists = false;
+};
+
+std::unique_ptr<Engine> full_list_cpu_engine(const std::string& model, const EngineSettings& es) {
+  if (model == "binary3d")
+    return std::make_unique<ReplicaEngine<FullListCpuExec, Binary3d>>(model, es);
+  return std::make_unique<ReplicaEngine<FullListCpuExec, Hump2d>>(model, es);
+}
 
 template <class Model>
 std::unique_ptr<Engine> device_path_engine(const char* model, const EngineSettings& es) {
@@ -90,7 +104,7 @@ TEST(DevicePathOnCpu, TrajectoryIsBitwiseTheCpuPathsWhenNothingOverflows) {
     const BatchState start = lattice_batch(c.model, c.densities, 300, 1.2, 5);
     EngineSettings es;
     es.ensemble = c.ensemble;
-    auto cpu = make_engine("cpu", c.model, es);
+    auto cpu = full_list_cpu_engine(c.model, es);
     auto dev = std::string(c.model) == "binary3d" ? device_path_engine<Binary3d>(c.model, es)
                                                   : device_path_engine<Hump2d>(c.model, es);
     EXPECT_EQ(dev->device_name(), "host, device code path");
@@ -140,7 +154,7 @@ TEST(DevicePathOnCpu, OverflowInsideABlockIsRerunNotKept) {
   EXPECT_GT(e->neighbor_stats().max_neighbors, before.max_neighbors);  // it had to grow
 
   const BatchState sized = lattice_batch("binary3d", {0.3, 0.35, 1.3}, 400, 1.0, 77);
-  auto ref = make_engine("cpu", "binary3d", es);
+  auto ref = full_list_cpu_engine("binary3d", es);
   ref->set_targets({1.0, 1.0, 1.0}, {1.0, 1.0, 1.0}, {40.0, 40.0, 1.0});
   ref->set_state(sized);
   const int capacity = ref->neighbor_stats().max_neighbors;

@@ -8,6 +8,8 @@
 #include "kernels/integrate.hpp"
 #include "tests/common/test_util.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/exec_cpu.hpp"
+#include "vitrify/engine/replica_engine.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/engine/model_info.hpp"
 #include "vitrify/models/binary3d.hpp"
@@ -145,6 +147,87 @@ TEST(NeighborList, StaysValidUnderNptBoxScaling) {
   e->observables(obs);
   EXPECT_LT(obs[kernels::kObsVolume], 0.9 * v0);  // the box really shrank
   EXPECT_GT(e->neighbor_stats().builds, builds0);
+}
+
+// The CPU backend's half lists (every pair once, per-range accumulation) against the full
+// lists and per-particle kernel the GPU runs, on the same configurations: both list forms
+// (periodic-shift stencil and the small-box parity rule), both models, several replicas.
+// Forces, energies and virials may differ by rounding only; species counts are integers
+// and must be equal; each particle's neighbours are the same set.
+struct FullListCpuExec : CpuExec {
+  static constexpr bool half_lists = false;
+};
+
+template <class Model>
+void expect_half_equals_full(const BatchState& s, const char* name) {
+  static_assert(CpuExec::half_lists);
+  EngineSettings es;
+  ReplicaEngine<CpuExec, Model> half(name, es);
+  ReplicaEngine<FullListCpuExec, Model> full(name, es);
+  half.set_state(s);
+  full.set_state(s);
+  std::vector<real> hx, hy, hz, gx, gy, gz, hu, gu;
+  half.forces(hx, hy, hz);
+  full.forces(gx, gy, gz);
+  half.particle_energies(hu);
+  full.particle_energies(gu);
+  double fmax = 0;
+  for (real v : gx) fmax = std::max(fmax, double(std::fabs(v)));
+  ASSERT_GT(fmax, 0.0);
+  for (std::size_t g = 0; g < hx.size(); ++g) {
+    ASSERT_NEAR(hx[g], gx[g], 2e-5 * fmax) << name << " particle " << g;
+    ASSERT_NEAR(hy[g], gy[g], 2e-5 * fmax) << name << " particle " << g;
+    ASSERT_NEAR(hz[g], gz[g], 2e-5 * fmax) << name << " particle " << g;
+    ASSERT_NEAR(hu[g], gu[g], 2e-5 * std::max(1.0, double(std::fabs(gu[g])))) << name << " " << g;
+  }
+  std::vector<double> ho, go;
+  half.observables(ho);
+  full.observables(go);
+  for (int r = 0; r < s.n_replicas; ++r)
+    for (int q : {kernels::kObsPotential, kernels::kObsVirial}) {
+      const double v = go[r * kernels::kObsCount + q];
+      EXPECT_NEAR(ho[r * kernels::kObsCount + q], v, 1e-5 * std::max(1.0, std::fabs(v)))
+          << name << " replica " << r << " observable " << q;
+    }
+  std::vector<int> hn, gn;
+  half.species_neighbor_counts(hn);
+  full.species_neighbor_counts(gn);
+  EXPECT_EQ(hn, gn) << name;
+  for (long g = 0; g < static_cast<long>(hx.size()); g += 37) {
+    std::vector<int> a = half.neighbors_of(g), b = full.neighbors_of(g);
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(a, b) << name << " particle " << g;
+  }
+}
+
+TEST(NeighborList, HalfListsGiveTheFullListResults) {
+  {
+    BatchState s;
+    s.resize(2, 400, 3);
+    const double lens[2] = {8.0, 8.6};
+    for (int r = 0; r < 2; ++r) spread_replica(s, r, lens[r], 2, 0.85, 41 + r);
+    expect_half_equals_full<Binary3d>(s, "binary3d");
+  }
+  {
+    BatchState s;  // 4.2 sigma: fewer than five cells per axis
+    s.resize(2, 40, 3);
+    for (int r = 0; r < 2; ++r) spread_replica(s, r, 4.2, 2, 0.85, 3 + r);
+    expect_half_equals_full<Binary3d>(s, "binary3d small box");
+  }
+  {
+    BatchState s;
+    s.resize(2, 500, 2);
+    const double lens[2] = {26.0, 29.0};
+    for (int r = 0; r < 2; ++r) spread_replica(s, r, lens[r], 1, 0.9, 7 + r);
+    expect_half_equals_full<Hump2d>(s, "hump2d");
+  }
+  {
+    BatchState s;  // 4.6 sigma: four cells per axis for hump2d (list radius 1.95)
+    s.resize(1, 16, 2);
+    spread_replica(s, 0, 4.6, 1, 0.9, 3);
+    expect_half_equals_full<Hump2d>(s, "hump2d small box");
+  }
 }
 
 TEST(Forces, ThreeParticleAnalytic) {
