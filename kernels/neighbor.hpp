@@ -68,11 +68,21 @@ struct SetupCells {
   }
 };
 
+// True when the CPU builds replica r's half list from cell-sorted copies (periodic shifts on
+// every axis; see BuildHalfNeighborsSorted). The kernels of the slot-based build below skip
+// such replicas when their skip_sorted member is set (CPU); the GPU leaves it false.
+VT_HD inline bool uses_sorted_build(const BatchView& b, int r) {
+  for (int a = 0; a < b.dim; ++a)
+    if (b.cell_dims[3 * r + a] < 2 * kCellReach + 1) return false;
+  return true;
+}
+
 struct ResetCells {
   BatchView b;
+  bool skip_sorted = false;
   VT_HD void operator()(int idx) const {
     const int r = idx / b.max_cells;
-    if (b.rebuild[r]) b.cell_count[idx] = 0;
+    if (b.rebuild[r] && !(skip_sorted && uses_sorted_build(b, r))) b.cell_count[idx] = 0;
   }
 };
 
@@ -85,9 +95,10 @@ VT_HD inline int cell_coord(real x, real len, int nc) {
 
 struct AssignCells {
   BatchView b;
+  bool skip_sorted = false;
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
-    if (!b.rebuild[r]) return;
+    if (!b.rebuild[r] || (skip_sorted && uses_sorted_build(b, r))) return;
     const int* nc = &b.cell_dims[3 * r];
     const real* L = &b.box[3 * r];
     const int cx = cell_coord(b.x[gid], L[0], nc[0]);
@@ -107,9 +118,10 @@ struct AssignCells {
 // Insertion sort of one cell's particle indices (cells hold a handful of particles).
 struct SortCells {
   BatchView b;
+  bool skip_sorted = false;
   VT_HD void operator()(int idx) const {
     const int r = idx / b.max_cells;
-    if (!b.rebuild[r]) return;
+    if (!b.rebuild[r] || (skip_sorted && uses_sorted_build(b, r))) return;
     int count = b.cell_count[idx];
     if (count > b.cell_capacity) count = b.cell_capacity;
     int* list = &b.cell_list[static_cast<long>(idx) * b.cell_capacity];
@@ -146,9 +158,10 @@ struct BuildNeighbors {
   BatchView b;
   real list_cut2[MaxTypes][MaxTypes];
   bool half;
+  bool skip_sorted = false;
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
-    if (!b.rebuild[r]) return;
+    if (!b.rebuild[r] || (skip_sorted && uses_sorted_build(b, r))) return;
     const int i = gid - r * b.n;
     const Box box = b.replica_box(r);
     const int* nc = &b.cell_dims[3 * r];
@@ -240,6 +253,164 @@ struct BuildNeighbors {
               if (count < b.max_neighbors) b.nbr_list[b.nbr_index(gid, count)] = gj;
               ++count;
             }
+          }
+        }
+      }
+    }
+    if (count > b.max_neighbors) {
+      atomic_or_int(&b.overflow[r], kNeighborOverflow);
+      count = b.max_neighbors;
+    }
+    b.nbr_count[gid] = count;
+  }
+};
+
+// ---- CPU half-list build from cell-sorted copies -------------------------------------------
+// On the CPU, with periodic shifts on every axis, the half lists are built from copies of the
+// positions sorted by cell (x fastest): the cells of one row of the stencil are then one
+// contiguous run of the copy, scanned in a single loop, instead of up to 63 separate cells of
+// about one particle each. The pairs found, and their order in each list (row by row, then
+// cell by cell, then by index within a cell), are those of BuildNeighbors with half == true.
+// Replicas with fewer than 2*kCellReach+1 cells on an axis keep BuildNeighbors.
+
+struct SortedCells {
+  int* cell_start;  // R * (max_cells + 1): first sorted slot of each cell, then the end
+  int* rank;        // R * N: sorted slot of each particle
+  real *x, *y, *z;  // R * N sorted copies
+  int* type;        // R * N
+  int* gid;         // R * N: global index of the particle in each sorted slot
+};
+
+// Per replica: counting sort of the particles into the cell grid chosen by SetupCells, in
+// index order within each cell. Uses b.cell_count as the running cursor.
+struct SortIntoCells {
+  BatchView b;
+  SortedCells sc;
+  VT_HD void operator()(int r) const {
+    if (!b.rebuild[r] || !uses_sorted_build(b, r)) return;
+    const int* nc = &b.cell_dims[3 * r];
+    const real* L = &b.box[3 * r];
+    const int ncell = nc[0] * nc[1] * nc[2];
+    if (ncell > b.max_cells) return;  // SetupCells raised kCellOverflow already
+    int* start = sc.cell_start + static_cast<long>(r) * (b.max_cells + 1);
+    int* cursor = b.cell_count + static_cast<long>(r) * b.max_cells;
+    const int base = r * b.n;
+    for (int c = 0; c < ncell; ++c) cursor[c] = 0;
+    for (int i = 0; i < b.n; ++i) {
+      const int g = base + i;
+      const int cz = b.dim == 3 ? cell_coord(b.z[g], L[2], nc[2]) : 0;
+      const int c = (cz * nc[1] + cell_coord(b.y[g], L[1], nc[1])) * nc[0] +
+                    cell_coord(b.x[g], L[0], nc[0]);
+      sc.rank[g] = c;  // the cell for now; the slot below
+      ++cursor[c];
+    }
+    int sum = 0;
+    for (int c = 0; c < ncell; ++c) {
+      start[c] = sum;
+      sum += cursor[c];
+      cursor[c] = start[c];
+    }
+    start[ncell] = sum;
+    for (int i = 0; i < b.n; ++i) {
+      const int g = base + i;
+      const int slot = cursor[sc.rank[g]]++;
+      const long q = base + slot;
+      sc.rank[g] = slot;
+      sc.x[q] = b.x[g];
+      sc.y[q] = b.y[g];
+      if (b.dim == 3) sc.z[q] = b.z[g];
+      sc.type[q] = b.type[g];
+      sc.gid[q] = g;
+    }
+  }
+};
+
+template <int MaxTypes>
+struct BuildHalfNeighborsSorted {
+  BatchView b;
+  SortedCells sc;
+  real list_cut2[MaxTypes][MaxTypes];
+  VT_HD void operator()(int gid) const {
+    const int r = gid / b.n;
+    if (!b.rebuild[r] || !uses_sorted_build(b, r)) return;
+    const int* nc = &b.cell_dims[3 * r];
+    if (nc[0] * nc[1] * nc[2] > b.max_cells) return;
+    const Box box = b.replica_box(r);
+    const int base = r * b.n;
+    const int* start = sc.cell_start + static_cast<long>(r) * (b.max_cells + 1);
+    const real xi = b.x[gid], yi = b.y[gid], zi = b.dim == 3 ? b.z[gid] : real(0);
+    const int ti = b.type[gid];
+    const real pos[3] = {xi, yi, zi};
+    int c_self[3];
+    real gap2[3][2 * kCellReach + 1];  // as in BuildNeighbors
+    for (int a = 0; a < 3; ++a) {
+      c_self[a] = a < b.dim ? cell_coord(pos[a], box.L[a], nc[a]) : 0;
+      for (int o = -kCellReach; o <= kCellReach; ++o) {
+        real g = 0;
+        if (a < b.dim && o != 0) {
+          const real w = box.L[a] / real(nc[a]);
+          g = o > 0 ? real(c_self[a] + o) * w - pos[a] : pos[a] - real(c_self[a] + o + 1) * w;
+          g -= real(1e-4) * w;
+          if (g < 0) g = 0;
+        }
+        gap2[a][o + kCellReach] = g * g;
+      }
+    }
+    real reach2 = 0;
+    for (int t = 0; t < MaxTypes; ++t) reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
+    const int own_slot = sc.rank[gid];
+    int count = 0;
+    const int oz_hi = b.dim == 3 ? kCellReach : 0;
+    for (int oz = 0; oz <= oz_hi; ++oz) {
+      int zc = c_self[2] + oz;
+      real sz = 0;
+      if (zc >= nc[2]) zc -= nc[2], sz = box.L[2];
+      const real gz2 = gap2[2][oz + kCellReach];
+      for (int oy = oz == 0 ? 0 : -kCellReach; oy <= kCellReach; ++oy) {
+        const real gyz2 = gz2 + gap2[1][oy + kCellReach];
+        if (gyz2 >= reach2) continue;
+        int yc = c_self[1] + oy;
+        real sy = 0;
+        if (yc < 0)
+          yc += nc[1], sy = -box.L[1];
+        else if (yc >= nc[1])
+          yc -= nc[1], sy = box.L[1];
+        const bool own_row = oz == 0 && oy == 0;
+        int ox_lo = own_row ? 0 : -kCellReach, ox_hi = kCellReach;
+        while (ox_lo < 0 && gyz2 + gap2[0][ox_lo + kCellReach] >= reach2) ++ox_lo;
+        while (ox_hi > 0 && gyz2 + gap2[0][ox_hi + kCellReach] >= reach2) --ox_hi;
+        const int row = (zc * nc[1] + yc) * nc[0];
+        // Up to three runs of consecutive cells: before x = 0 (shifted by -L), inside, and
+        // past the last cell (shifted by +L); each is one contiguous range of the copy.
+        for (int part = 0; part < 3; ++part) {
+          int a = c_self[0] + ox_lo, e = c_self[0] + ox_hi;
+          real sx = 0;
+          if (part == 0) {
+            if (a >= 0) continue;
+            e = e < 0 ? e : -1;
+            a += nc[0], e += nc[0], sx = -box.L[0];
+          } else if (part == 1) {
+            a = a < 0 ? 0 : a;
+            e = e >= nc[0] ? nc[0] - 1 : e;
+            if (a > e) continue;
+          } else {
+            if (e < nc[0]) continue;
+            a = a >= nc[0] ? a : nc[0];
+            a -= nc[0], e -= nc[0], sx = box.L[0];
+          }
+          int q = start[row + a];
+          const int q_end = start[row + e + 1];
+          if (own_row && part == 1) q = own_slot + 1;  // own cell: only the slots after i
+          // Without a branch on the distance (about one candidate in four is kept): every
+          // candidate is written to the next free entry, which only a kept one claims. Past
+          // the capacity the writes go to the last entry; the list is then rebuilt anyway.
+          for (; q < q_end; ++q) {
+            const real dx = xi - (sc.x[base + q] + sx), dy = yi - (sc.y[base + q] + sy);
+            const real dz = b.dim == 3 ? zi - (sc.z[base + q] + sz) : real(0);
+            const real r2 = dx * dx + dy * dy + dz * dz;
+            const int slot = count < b.max_neighbors ? count : b.max_neighbors - 1;
+            b.nbr_list[b.nbr_index(gid, slot)] = sc.gid[base + q];
+            count += r2 < list_cut2[ti][sc.type[base + q]] ? 1 : 0;
           }
         }
       }

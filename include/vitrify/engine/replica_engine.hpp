@@ -352,6 +352,22 @@ class ReplicaEngine final : public Engine {
     plan_cells(s);
     Exec::allocate(cell_count_, static_cast<std::size_t>(R_) * max_cells_);
     Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+    if constexpr (kHalf) {
+      const std::size_t nt = static_cast<std::size_t>(R_) * N_;
+      Exec::allocate(sorted_start_, static_cast<std::size_t>(R_) * (max_cells_ + 1));
+      Exec::allocate(sorted_rank_, nt);
+      Exec::allocate(sorted_x_, nt);
+      Exec::allocate(sorted_y_, nt);
+      Exec::allocate(sorted_z_, nt);
+      Exec::allocate(sorted_type_, nt);
+      Exec::allocate(sorted_gid_, nt);
+    }
+  }
+
+  kernels::SortedCells sorted_cells() {
+    return {Exec::ptr(sorted_start_), Exec::ptr(sorted_rank_), Exec::ptr(sorted_x_),
+            Exec::ptr(sorted_y_),     Exec::ptr(sorted_z_),    Exec::ptr(sorted_type_),
+            Exec::ptr(sorted_gid_)};
   }
 
   void plan_cells(const BatchState& s) {
@@ -461,16 +477,24 @@ class ReplicaEngine final : public Engine {
     for (int attempt = 0;; ++attempt) {
       b = view();
       exec_.launch(R_, kernels::SetupCells{b, list_radius(), cell_dims_cap_});
-      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b});
-      exec_.launch(nt, kernels::AssignCells{b});
-      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b});
-      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf};
+      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b, kHalf});
+      exec_.launch(nt, kernels::AssignCells{b, kHalf});
+      exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b, kHalf});
+      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf, kHalf};
       for (int a = 0; a < Model::n_types; ++a)
         for (int c = 0; c < Model::n_types; ++c) {
           const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;
           build.list_cut2[a][c] = rc * rc;
         }
       exec_.launch(nt, build);
+      if constexpr (kHalf) {
+        const kernels::SortedCells sc = sorted_cells();
+        exec_.launch(R_, kernels::SortIntoCells{b, sc});
+        kernels::BuildHalfNeighborsSorted<Model::n_types> sorted{b, sc, {}};
+        for (int a = 0; a < Model::n_types; ++a)
+          for (int c = 0; c < Model::n_types; ++c) sorted.list_cut2[a][c] = build.list_cut2[a][c];
+        exec_.launch(nt, sorted);
+      }
       if (lazy) break;
       std::vector<int> flags;
       Exec::download(flags, overflow_);
@@ -542,6 +566,9 @@ class ReplicaEngine final : public Engine {
   Buf<double> partial_, obs_;
   Buf<real> half_acc_;   // half lists: per-range force/energy/virial accumulators
   Buf<int> species_acc_;  // half lists: per-range species counters (allocated on first use)
+  // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
+  Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;
+  Buf<real> sorted_x_, sorted_y_, sorted_z_;
   // Device memory only: the state at the start of the current block (see run_device).
   Buf<real> start_x_, start_y_, start_z_, start_vx_, start_vy_, start_vz_, start_box_;
   Buf<int> start_img_x_, start_img_y_, start_img_z_;
