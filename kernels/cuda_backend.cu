@@ -49,6 +49,20 @@ void require_cuda_memory(std::size_t bytes, const std::string& what) {
   CudaExec::require_free_memory(bytes, what);
 }
 
+int select_cuda_device(int local_rank) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();  // make_engine reports the missing device
+    return -1;
+  }
+  const int device = (local_rank < 0 ? 0 : local_rank) % count;
+  if (cudaSetDevice(device) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  return device;
+}
+
 namespace {
 
 using CudaFactory = std::function<std::unique_ptr<Engine>(const EngineSettings&)>;

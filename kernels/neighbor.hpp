@@ -194,7 +194,8 @@ struct BuildNeighbors {
         gap2[a][o + kCellReach] = g * g;
       }
     real reach2 = 0;  // i's largest list radius, squared
-    for (int t = 0; t < MaxTypes; ++t) reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
+    for (int t = 0; t < MaxTypes; ++t)
+      reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
     int count = 0;
     const int base = r * b.n;
     for (int oz = lo[2]; oz <= hi[2]; ++oz) {
@@ -299,8 +300,8 @@ struct SortIntoCells {
     for (int i = 0; i < b.n; ++i) {
       const int g = base + i;
       const int cz = b.dim == 3 ? cell_coord(b.z[g], L[2], nc[2]) : 0;
-      const int c = (cz * nc[1] + cell_coord(b.y[g], L[1], nc[1])) * nc[0] +
-                    cell_coord(b.x[g], L[0], nc[0]);
+      const int c =
+          (cz * nc[1] + cell_coord(b.y[g], L[1], nc[1])) * nc[0] + cell_coord(b.x[g], L[0], nc[0]);
       sc.rank[g] = c;  // the cell for now; the slot below
       ++cursor[c];
     }
@@ -357,7 +358,8 @@ struct BuildHalfNeighborsSorted {
       }
     }
     real reach2 = 0;
-    for (int t = 0; t < MaxTypes; ++t) reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
+    for (int t = 0; t < MaxTypes; ++t)
+      reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
     const int own_slot = sc.rank[gid];
     int count = 0;
     const int oz_hi = b.dim == 3 ? kCellReach : 0;

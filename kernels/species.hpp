@@ -79,7 +79,8 @@ struct SumHalfSpeciesCounts {
     const int n = b.n;
     const int r = gid / n, i = gid - r * n;
     int sum = 0;
-    for (int c = 0; c < kHalfChunks; ++c) sum += acc[(static_cast<long>(r) * kHalfChunks + c) * n + i];
+    for (int c = 0; c < kHalfChunks; ++c)
+      sum += acc[(static_cast<long>(r) * kHalfChunks + c) * n + i];
     n_neighbors[gid] = sum;
   }
 };

@@ -13,6 +13,7 @@
 
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/engine/processes.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
 #include "vitrify/io/config.hpp"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
 
   std::string config_path, output_dir, backend;
   int threads = 0;
+  long stop_after_step = 0;
+  std::vector<long> inject_nan;
   bool quiet = false, no_analyze = false, force = false;
   auto* run = app.add_subcommand("run",
                                  "run a temperature scan from a JSON configuration "
@@ -60,6 +63,11 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", quiet, "no progress line");
   run->add_flag("--no-analyze", no_analyze, "skip the analysis at the end of the scan");
   run->add_flag("--force", force, "start over: ignore checkpoints and overwrite a finished run");
+  run->add_option("--stop-after-step", stop_after_step,
+                  "checkpoint and exit with code 4 at the first block boundary at or after this "
+                  "step of the scan (rerun to resume)");
+  // Test hook (hidden): replica R's velocities become NaN at step S (ScanOptions).
+  run->add_option("--inject-nan", inject_nan, "REPLICA STEP")->expected(2)->group("");
 
   std::string validate_path;
   auto* validate = app.add_subcommand("validate", "check a configuration and print it resolved");
@@ -119,6 +127,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  // Set on the processes other than 0 of a multi-process run, which leave the report to it.
+  bool quiet_errors = false;
   try {
     if (*run) {
       vitrify::RunConfig c = load(config_path);
@@ -130,10 +140,28 @@ int main(int argc, char** argv) {
       }
       if (threads > 0) c.threads = threads;
       if (no_analyze) c.analyze = false;
-      log_to_file(c.output_dir);
+      if (stop_after_step < 0) throw vitrify::InputError("--stop-after-step must be >= 0");
+      // Under an MPI launcher: one of several processes (docs/RUNNING.md). Process 0 logs and
+      // reports errors (every process leaves run_scan with the same one); the others only
+      // print their own warnings.
+      vitrify::MpiSession mpi(&argc, &argv);
+      const vitrify::Processes& procs = vitrify::Processes::world();
+      if (!procs.root()) {
+        quiet_errors = true;
+        spdlog::set_level(spdlog::level::warn);
+        spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [process " + std::to_string(procs.rank()) +
+                            "] [%^%l%$] %v");
+      } else {
+        log_to_file(c.output_dir);
+      }
       vitrify::ScanOptions so;
       so.progress = !quiet;
       so.force = force;
+      so.stop_after_step = stop_after_step;
+      if (inject_nan.size() == 2) {
+        so.inject_nan_replica = static_cast<int>(inject_nan[0]);
+        so.inject_nan_step = inject_nan[1];
+      }
       vitrify::run_scan(c, so);
     } else if (*analyze) {
       nlohmann::json opts = nlohmann::json::object();
@@ -216,16 +244,16 @@ int main(int argc, char** argv) {
       }
     }
   } catch (const vitrify::ScanInterrupted& e) {
-    spdlog::warn("{}", e.what());
+    if (!quiet_errors) spdlog::warn("{}", e.what());
     return kExitInterrupted;
   } catch (const vitrify::InputError& e) {
-    spdlog::error("{}", e.what());
+    if (!quiet_errors) spdlog::error("{}", e.what());
     return kExitInput;
   } catch (const vitrify::SimulationError& e) {
-    spdlog::error("simulation failed: {}", e.what());
+    if (!quiet_errors) spdlog::error("simulation failed: {}", e.what());
     return kExitSimulation;
   } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
+    if (!quiet_errors) spdlog::error("internal error: {}", e.what());
     return kExitInternal;
   }
   return 0;

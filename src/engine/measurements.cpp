@@ -78,10 +78,15 @@ class StandardSampler final : public ProductionSampler {
  public:
   explicit StandardSampler(const RunConfig& c) : c_(c), m_(model_info(c.model)) {}
 
-  void begin(Engine& engine) override {
-    engine.get_state(state_);
-    R_ = state_.n_replicas;
-    N_ = state_.n;
+  void begin(Engine& engine, const std::vector<int>& replicas) override {
+    ids_ = replicas;
+    R_ = static_cast<int>(ids_.size());
+    N_ = c_.n_particles;
+    if (R_ > 0) {
+      engine.get_state(state_);
+      if (state_.n_replicas != R_ || state_.n != N_)
+        throw std::logic_error("sampler: the engine's batch does not hold the given replicas");
+    }
     isf_index_.assign(R_, {});
     for (int r = 0; r < R_; ++r)
       for (int i = 0; i < N_; ++i) {
@@ -94,23 +99,26 @@ class StandardSampler final : public ProductionSampler {
     bin_energy_sum_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
     bin_energy_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
     bin_energy_sq_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
-    overflow_neighbors_ = 0;
+    overflow_neighbors_.assign(R_, 0);
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
     isf_.clear();
     for (int r = 0; r < R_; ++r)
       isf_.emplace_back(m_.dimension, m_.isf_k, static_cast<int>(isf_index_[r].size()),
                         c_.sample_interval * c_.dt, io);
+    batch_ = true;
   }
 
   void sample(long, Engine& engine) override {
+    if (!batch_) throw std::logic_error("sampler: sample() without a batch (begin())");
+    ++samples_;
+    if (R_ == 0) return;
     engine.get_state(state_);
     engine.species_neighbor_counts(nn_);
     engine.particle_energies(u_i_);
     engine.observables(obs_);
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
-    long overflow = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : overflow)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int r = 0; r < R_; ++r) {
       const double* o = &obs_[static_cast<std::size_t>(r) * kernels::kObsCount];
       const double v = o[kernels::kObsVolume] / N_;
@@ -129,7 +137,7 @@ class StandardSampler final : public ProductionSampler {
         int n = nn_[base + i];
         if (n >= kMaxSpeciesNeighbors) {
           n = kMaxSpeciesNeighbors - 1;
-          ++overflow;
+          ++overflow_neighbors_[r];
         }
         const int bin = state_.type[base + i] * kMaxSpeciesNeighbors + n;
         hist[bin] += 1;
@@ -150,17 +158,30 @@ class StandardSampler final : public ProductionSampler {
       }
       isf_[r].add_frame(x.data(), y.data(), z.data());
     }
-    overflow_neighbors_ += overflow;
-    ++samples_;
+  }
+
+  void drop(int b) override {
+    if (b < 0 || b >= R_) throw std::logic_error("sampler: drop() of a replica it does not hold");
+    ids_.erase(ids_.begin() + b);
+    isf_index_.erase(isf_index_.begin() + b);
+    scalars_.erase(scalars_.begin() + b);
+    bins_.erase(bins_.begin() + b);
+    bin_energy_sum_.erase(bin_energy_sum_.begin() + b);
+    bin_energy_sq_.erase(bin_energy_sq_.begin() + b);
+    bin_energy_count_.erase(bin_energy_count_.begin() + b);
+    overflow_neighbors_.erase(overflow_neighbors_.begin() + b);
+    isf_.erase(isf_.begin() + b);
+    --R_;
   }
 
   json save_state() const override {
     json j;
     j["samples"] = samples_;
-    j["overflow_neighbors"] = overflow_neighbors_;
     json reps = json::array();
     for (int r = 0; r < R_; ++r) {
       json rep;
+      rep["replica"] = ids_[r];
+      rep["overflow_neighbors"] = overflow_neighbors_[r];
       json sc = json::array(), bi = json::array();
       for (const auto& a : scalars_[r]) sc.push_back(a.to_json());
       for (const auto& a : bins_[r]) bi.push_back(a.to_json());
@@ -177,13 +198,34 @@ class StandardSampler final : public ProductionSampler {
   }
 
   void load_state(const json& j) override {
-    if (!j.is_object() || j.at("replicas").size() != static_cast<std::size_t>(R_))
-      throw InputError("checkpoint: the sampler state does not match " + std::to_string(R_) +
-                       " replicas");
+    if (!j.is_object() || !j.contains("replicas") || !j.at("replicas").is_array())
+      throw InputError("checkpoint: the sampler state has no replicas");
+    const json& reps = j.at("replicas");
+    // Entries without "replica" come from files written before multi-process runs: they hold
+    // every replica in order, and one overflow count for all.
+    std::vector<int> ids;
+    for (std::size_t r = 0; r < reps.size(); ++r)
+      ids.push_back(reps[r].value("replica", static_cast<int>(r)));
+    if (batch_ && ids != ids_)
+      throw InputError("checkpoint: the sampler state holds other replicas than the batch");
+    if (!batch_) {
+      // A sampler that only writes the outputs of the joined states.
+      ids_ = ids;
+      R_ = static_cast<int>(ids.size());
+      scalars_.assign(R_, std::vector<BlockAccumulator>(kScalarCount));
+      bins_.assign(R_, std::vector<BlockAccumulator>(m_.n_types * kMaxSpeciesNeighbors));
+      bin_energy_sum_.assign(R_, {});
+      bin_energy_sq_.assign(R_, {});
+      bin_energy_count_.assign(R_, {});
+      overflow_neighbors_.assign(R_, 0);
+      isf_.clear();
+    }
     samples_ = j.at("samples").get<long>();
-    overflow_neighbors_ = j.at("overflow_neighbors").get<long>();
     for (int r = 0; r < R_; ++r) {
-      const json& rep = j.at("replicas")[r];
+      const json& rep = reps[r];
+      overflow_neighbors_[r] = rep.contains("overflow_neighbors")
+                                   ? rep.at("overflow_neighbors").get<long>()
+                                   : (r == 0 ? j.value("overflow_neighbors", 0L) : 0L);
       const json& sc = rep.at("scalars");
       const json& bi = rep.at("bins");
       if (sc.size() != scalars_[r].size() || bi.size() != bins_[r].size())
@@ -194,12 +236,19 @@ class StandardSampler final : public ProductionSampler {
       bin_energy_sum_[r] = rep.at("bin_energy_sum").get<std::vector<double>>();
       bin_energy_sq_[r] = rep.at("bin_energy_sq").get<std::vector<double>>();
       bin_energy_count_[r] = rep.at("bin_energy_count").get<std::vector<long>>();
-      isf_[r] = analysis::SelfIsfAccumulator::from_json(rep.at("isf"));
+      auto isf = analysis::SelfIsfAccumulator::from_json(rep.at("isf"));
+      if (batch_)
+        isf_[r] = std::move(isf);
+      else
+        isf_.push_back(std::move(isf));
     }
   }
 
-  void finish(Engine&, const std::string& dir) override {
-    const json j = build_measurements();
+  void finish(const std::string& dir, const std::vector<DroppedReplica>& dropped) override {
+    json j = build_measurements();
+    json d = json::array();
+    for (const auto& r : dropped) d.push_back(r.to_json());
+    j["dropped_replicas"] = d;
     write_json_atomic(dir + "/measurements.json", j);
     write_csv_tables(j, dir);
     spdlog::info("wrote {}/measurements.json ({} state points)", dir, j["state_points"].size());
@@ -207,17 +256,30 @@ class StandardSampler final : public ProductionSampler {
 
  private:
   json build_measurements() {
-    const int nt = static_cast<int>(c_.temperatures.size());
-    const int copies = c_.copies_per_temperature;
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
     const double frame_dt = c_.sample_interval * c_.dt;
     const double production_time = c_.production_steps * c_.dt;
     const bool npt = c_.ensemble == "npt";
-    if (overflow_neighbors_ > 0)
+    long overflow = 0;
+    for (long o : overflow_neighbors_) overflow += o;
+    if (overflow > 0)
       spdlog::warn(
           "{} particle samples had more than {} quasi-species neighbours (counted in the "
           "last bin)",
-          overflow_neighbors_, kMaxSpeciesNeighbors - 1);
+          overflow, kMaxSpeciesNeighbors - 1);
+    // The replicas of each temperature that are still there (on_failure "drop" may have
+    // removed some, or all: such a temperature has no state point).
+    std::vector<std::vector<int>> groups;
+    std::vector<double> temperatures;
+    for (std::size_t ti = 0; ti < c_.temperatures.size(); ++ti) {
+      std::vector<int> members;
+      for (int r = 0; r < R_; ++r)
+        if (ids_[r] / c_.copies_per_temperature == static_cast<int>(ti)) members.push_back(r);
+      if (members.empty()) continue;
+      groups.push_back(members);
+      temperatures.push_back(c_.temperatures[ti]);
+    }
+    const int nt = static_cast<int>(groups.size());
 
     // Per temperature: pooled ISF, tau_alpha, block length, then every estimate.
     struct Point {
@@ -233,9 +295,11 @@ class StandardSampler final : public ProductionSampler {
     std::vector<std::vector<double>> bin_means(nt, std::vector<double>(nb, 0.0));
     for (int ti = 0; ti < nt; ++ti) {
       Point& p = points[ti];
-      p.t = c_.temperatures[ti];
-      analysis::SelfIsfAccumulator pooled = isf_[ti * copies];
-      for (int k = 1; k < copies; ++k) pooled.merge(isf_[ti * copies + k]);
+      p.t = temperatures[ti];
+      const std::vector<int>& members = groups[ti];
+      const std::size_t copies = members.size();
+      analysis::SelfIsfAccumulator pooled = isf_[members[0]];
+      for (std::size_t k = 1; k < copies; ++k) pooled.merge(isf_[members[k]]);
       p.isf_t = pooled.lag_times();
       p.isf_f = pooled.values();
       p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
@@ -248,8 +312,8 @@ class StandardSampler final : public ProductionSampler {
       // and the "too few blocks" flags judge the result).
       auto block_for = [&](auto getter) {
         long block = p.block;
-        for (int k = 0; k < copies; ++k) {
-          const auto ba = getter(ti * copies + k).blocking_analysis();
+        for (int r : members) {
+          const auto ba = getter(r).blocking_analysis();
           if (ba.plateau_found) block = std::max(block, ba.block_length);
         }
         return block;
@@ -257,14 +321,14 @@ class StandardSampler final : public ProductionSampler {
       auto pooled_estimate = [&](auto getter) {
         const long block = block_for(getter);
         std::vector<BlockEstimate> per;
-        for (int k = 0; k < copies; ++k) per.push_back(getter(ti * copies + k).estimate(block));
+        for (int r : members) per.push_back(getter(r).estimate(block));
         return copies == 1 ? per[0] : analysis::pool_replicas(per);
       };
       auto pooled_halves = [&](auto getter) {
         const long block = block_for(getter);
         std::vector<BlockEstimate> a, b;
-        for (int k = 0; k < copies; ++k) {
-          auto h = getter(ti * copies + k).halves(block);
+        for (int r : members) {
+          auto h = getter(r).halves(block);
           a.push_back(h.first);
           b.push_back(h.second);
         }
@@ -327,7 +391,7 @@ class StandardSampler final : public ProductionSampler {
       json s;
       s["temperature"] = p.t;
       s["temperature_measured"] = value_json(p.scalars[kT]);
-      s["replicas"] = copies;
+      s["replicas"] = groups[ti].size();
       s["density"] = value_json(p.scalars[kRho]);
       json conc = json::object();
       std::vector<bool> tracked(nb, false);
@@ -366,10 +430,10 @@ class StandardSampler final : public ProductionSampler {
         const int b = sd.type * kMaxSpeciesNeighbors + sd.neighbors;
         double sum = 0, sq = 0;
         long count = 0;
-        for (int k = 0; k < copies; ++k) {
-          sum += bin_energy_sum_[ti * copies + k][b];
-          sq += bin_energy_sq_[ti * copies + k][b];
-          count += bin_energy_count_[ti * copies + k][b];
+        for (int r : groups[ti]) {
+          sum += bin_energy_sum_[r][b];
+          sq += bin_energy_sq_[r][b];
+          count += bin_energy_count_[r][b];
         }
         if (count == 0) {
           se[sd.name] = {{"mean", nullptr}, {"error", nullptr}};
@@ -465,8 +529,11 @@ class StandardSampler final : public ProductionSampler {
 
   RunConfig c_;
   const ModelInfo& m_;
+  bool batch_ = false;    // begin() was called: the sampler follows an engine's batch
+  std::vector<int> ids_;  // scan-wide index of each replica
   int R_ = 0, N_ = 0;
-  long samples_ = 0, overflow_neighbors_ = 0;
+  long samples_ = 0;
+  std::vector<long> overflow_neighbors_;  // samples beyond the last bin, per replica
   BatchState state_;
   std::vector<int> nn_;
   std::vector<real> u_i_;

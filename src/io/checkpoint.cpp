@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "kernels/integrate.hpp"
 #include "vitrify/core/error.hpp"
@@ -162,7 +164,14 @@ void validate_decoded(const RunCheckpoint& c) {
   need("box_last", e.box_last.size(), 3 * R);
   need("observables", e.observables.size(), R * kernels::kObsCount);
   need("rebuild_count", e.rebuild_count.size(), R);
-  need("thermo_bytes", c.thermo_bytes.size(), R);
+  need("replicas", c.replicas.size(), R);
+  if (!c.dropped.is_array()) throw InputError("checkpoint field \"dropped\" is not an array");
+  need("thermo_bytes", c.thermo_bytes.size(), R + c.dropped.size());
+  for (std::size_t k = 0; k < R; ++k)
+    if (c.replicas[k] < 0 || static_cast<std::size_t>(c.replicas[k]) >= c.thermo_bytes.size() ||
+        (k > 0 && c.replicas[k] <= c.replicas[k - 1]))
+      throw InputError("checkpoint field \"replicas\" is not an ascending list of indices below " +
+                       std::to_string(c.thermo_bytes.size()));
   for (std::size_t i = 0; i < nt; ++i)
     if (s.type[i] < 0 || s.type[i] >= n_types)
       throw InputError("checkpoint field \"type\" holds the invalid type " +
@@ -225,6 +234,8 @@ std::string encode_checkpoint(const RunCheckpoint& c) {
   j["finished"] = c.finished;
   j["thermo_bytes"] = c.thermo_bytes;
   j["sampler"] = c.sampler;
+  j["replicas"] = c.replicas;
+  j["dropped"] = c.dropped;
   json b;
   b["n_replicas"] = s.n_replicas;
   b["n"] = s.n;
@@ -321,12 +332,106 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
     e.rebuild_count = unblob<int>(b, "rebuild_count");
     e.max_neighbors = field<int>(b, "max_neighbors");
     e.cell_capacity = field<int>(b, "cell_capacity");
+    // Written since on_failure "drop" and multi-process runs; older files hold every replica.
+    if (j.contains("replicas")) {
+      c.replicas = field<std::vector<int>>(j, "replicas");
+    } else if (s.n_replicas > 0 && s.n_replicas <= 100000) {  // else refused by validation
+      c.replicas.resize(s.n_replicas);
+      for (std::size_t k = 0; k < c.replicas.size(); ++k) c.replicas[k] = static_cast<int>(k);
+    }
+    if (j.contains("dropped")) c.dropped = field<json>(j, "dropped");
   } catch (const json::exception& e) {
     throw InputError(source + ": incomplete checkpoint: " + e.what());
   } catch (const InputError& e) {
     throw InputError(source + ": " + e.what());
   }
   return c;
+}
+
+namespace {
+
+// Copies replica `r` of `from` (per_replica values each) to the end of `to`.
+template <class T>
+void append_replica(std::vector<T>& to, const std::vector<T>& from, int replicas, int r) {
+  if (replicas == 0) return;
+  const std::size_t per = from.size() / static_cast<std::size_t>(replicas);
+  to.insert(to.end(), from.begin() + r * per, from.begin() + (r + 1) * per);
+}
+
+}  // namespace
+
+EngineCheckpoint select_replicas(const EngineCheckpoint& in, const std::vector<int>& indices) {
+  const BatchState& s = in.state;
+  const int R = s.n_replicas;
+  EngineCheckpoint out;
+  BatchState& o = out.state;
+  o.n_replicas = static_cast<int>(indices.size());
+  o.n = s.n;
+  o.dim = s.dim;
+  for (int r : indices) {
+    if (r < 0 || r >= R)
+      throw std::out_of_range("select_replicas: replica " + std::to_string(r) + " of " +
+                              std::to_string(R));
+    append_replica(o.x, s.x, R, r);
+    append_replica(o.y, s.y, R, r);
+    append_replica(o.z, s.z, R, r);
+    append_replica(o.vx, s.vx, R, r);
+    append_replica(o.vy, s.vy, R, r);
+    append_replica(o.vz, s.vz, R, r);
+    append_replica(o.type, s.type, R, r);
+    append_replica(o.img_x, s.img_x, R, r);
+    append_replica(o.img_y, s.img_y, R, r);
+    append_replica(o.img_z, s.img_z, R, r);
+    append_replica(o.box, s.box, R, r);
+    append_replica(out.x_last, in.x_last, R, r);
+    append_replica(out.y_last, in.y_last, R, r);
+    append_replica(out.z_last, in.z_last, R, r);
+    append_replica(out.box_last, in.box_last, R, r);
+    append_replica(out.observables, in.observables, R, r);
+    append_replica(out.rebuild_count, in.rebuild_count, R, r);
+  }
+  out.max_neighbors = in.max_neighbors;
+  out.cell_capacity = in.cell_capacity;
+  return out;
+}
+
+EngineCheckpoint join_replicas(const std::vector<EngineCheckpoint>& parts) {
+  EngineCheckpoint out;
+  BatchState& o = out.state;
+  bool first = true;
+  auto cat = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  for (const EngineCheckpoint& p : parts) {
+    const BatchState& s = p.state;
+    if (s.n_replicas == 0) continue;
+    if (first) {
+      o.n = s.n;
+      o.dim = s.dim;
+      first = false;
+    } else if (s.n != o.n || s.dim != o.dim) {
+      throw std::invalid_argument("join_replicas: batches of different particle numbers");
+    }
+    o.n_replicas += s.n_replicas;
+    cat(o.x, s.x);
+    cat(o.y, s.y);
+    cat(o.z, s.z);
+    cat(o.vx, s.vx);
+    cat(o.vy, s.vy);
+    cat(o.vz, s.vz);
+    cat(o.type, s.type);
+    cat(o.img_x, s.img_x);
+    cat(o.img_y, s.img_y);
+    cat(o.img_z, s.img_z);
+    cat(o.box, s.box);
+    cat(out.x_last, p.x_last);
+    cat(out.y_last, p.y_last);
+    cat(out.z_last, p.z_last);
+    cat(out.box_last, p.box_last);
+    cat(out.observables, p.observables);
+    cat(out.rebuild_count, p.rebuild_count);
+    out.max_neighbors = std::max(out.max_neighbors, p.max_neighbors);
+    out.cell_capacity = std::max(out.cell_capacity, p.cell_capacity);
+  }
+  return out;
 }
 
 std::string checkpoint_path(const std::string& dir) { return dir + "/checkpoint.bin"; }

@@ -110,6 +110,7 @@ const std::vector<std::string>& known_keys() {
                                                 "analyze",
                                                 "checkpoint_interval",
                                                 "checkpoint_wall_seconds",
+                                                "on_failure",
                                                 "comment"};
   return keys;
 }
@@ -292,6 +293,8 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.at_least("checkpoint_interval", c.checkpoint_interval, 0);
   c.checkpoint_wall_seconds = in.number("checkpoint_wall_seconds", 600);
   if (c.checkpoint_wall_seconds < 0) in.fail("checkpoint_wall_seconds", "must be >= 0 (0 = off)");
+  c.on_failure = in.string("on_failure", "stop");
+  in.one_of("on_failure", c.on_failure, {"stop", "drop"});
   if (in.has("comment") && !j.at("comment").is_string()) in.fail("comment", "must be a string");
 
   // The initial lattice must hold N particles without overlap, and the box must be at least
@@ -361,6 +364,7 @@ json to_json(const RunConfig& c) {
   j["analyze"] = c.analyze;
   j["checkpoint_interval"] = c.checkpoint_interval;
   j["checkpoint_wall_seconds"] = c.checkpoint_wall_seconds;
+  j["on_failure"] = c.on_failure;
   return j;
 }
 

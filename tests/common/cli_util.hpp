@@ -38,9 +38,9 @@ struct Cmd {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `vitrify ARGS` (the binary under test) through the shell.
-inline Cmd run_cli(const std::string& args) {
-  const std::string cmd = std::string(VITRIFY_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line, capturing its stdout and stderr.
+inline Cmd run_shell(const std::string& command) {
+  const std::string cmd = "{ " + command + "; } 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {-1000, "popen failed"};
   std::string out;
@@ -49,6 +49,11 @@ inline Cmd run_cli(const std::string& args) {
   const int status = pclose(p);
   if (WIFSIGNALED(status)) return {-WTERMSIG(status), out};
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1000, out};
+}
+
+// Runs `vitrify ARGS` (the binary under test) through the shell.
+inline Cmd run_cli(const std::string& args) {
+  return run_shell(std::string(VITRIFY_BINARY) + " " + args);
 }
 
 }  // namespace vitrify::test_util

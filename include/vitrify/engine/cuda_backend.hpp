@@ -18,4 +18,10 @@ std::unique_ptr<Engine> make_cuda_engine(const std::string& model, const EngineS
 // more than the current device has free are requested; SimulationError when no device answers.
 void require_cuda_memory(std::size_t bytes, const std::string& what);
 
+// Makes device (local_rank mod the number of devices) current for this process, so that the
+// processes of a multi-process run on one node use different GPUs while there are enough (or
+// the single device that CUDA_VISIBLE_DEVICES leaves each of them). Call it before anything
+// else touches CUDA. Returns the device index, or -1 (changing nothing) when no device answers.
+int select_cuda_device(int local_rank);
+
 }  // namespace vitrify

@@ -26,10 +26,12 @@ struct CpuExec {
     for (long i = 0; i < n; ++i) f(static_cast<int>(i));
   }
 
-  // For a few heavy work items (one per replica and particle range): parallel at any n.
+  // For a few heavy work items (one per replica and particle range) covering `particles`
+  // particles in all: parallel from two items on, unless the whole is as small as the
+  // launches that stay serial above.
   template <class F>
-  void launch_coarse(long n, const F& f) const {
-#pragma omp parallel for schedule(static, 1) if (n >= 2)
+  void launch_coarse(long n, long particles, const F& f) const {
+#pragma omp parallel for schedule(static, 1) if (n >= 2 && particles >= 512)
     for (long i = 0; i < n; ++i) f(static_cast<int>(i));
   }
 

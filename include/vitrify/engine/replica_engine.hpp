@@ -68,8 +68,8 @@ class ReplicaEngine final : public Engine {
     Exec::allocate(nbr_count_, nt);
     Exec::allocate(species_n_, nt);
     if constexpr (kHalf)
-      Exec::allocate(half_acc_, nt * kernels::kHalfChunks *
-                                        kernels::HalfRecord<Model::dimension>::stride);
+      Exec::allocate(half_acc_,
+                     nt * kernels::kHalfChunks * kernels::HalfRecord<Model::dimension>::stride);
     chunks_ = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
     Exec::allocate(partial_, static_cast<std::size_t>(R_) * chunks_ * kernels::kReduceQuantities);
     Exec::allocate(obs_, static_cast<std::size_t>(R_) * kernels::kObsCount);
@@ -128,9 +128,9 @@ class ReplicaEngine final : public Engine {
     if constexpr (kHalf) {
       if (species_acc_.size() != static_cast<std::size_t>(nt) * kernels::kHalfChunks)
         Exec::allocate(species_acc_, static_cast<std::size_t>(nt) * kernels::kHalfChunks);
-      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks,
-                          kernels::CountSpeciesNeighborsHalf<Model>{view(), model_,
-                                                                    Exec::ptr(species_acc_)});
+      exec_.launch_coarse(
+          static_cast<long>(R_) * kernels::kHalfChunks, nt,
+          kernels::CountSpeciesNeighborsHalf<Model>{view(), model_, Exec::ptr(species_acc_)});
       exec_.launch(nt, kernels::SumHalfSpeciesCounts{view(), Exec::ptr(species_acc_),
                                                      Exec::ptr(species_n_)});
     } else {
@@ -529,7 +529,7 @@ class ReplicaEngine final : public Engine {
   void compute_forces() {
     const long nt = static_cast<long>(R_) * N_;
     if constexpr (kHalf) {
-      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks,
+      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks, nt,
                           kernels::ComputeForcesHalf<Model>{view(), model_, Exec::ptr(half_acc_)});
       exec_.launch(nt, kernels::ReduceHalfForces<Model::dimension>{view(), Exec::ptr(half_acc_)});
     } else {
@@ -564,7 +564,7 @@ class ReplicaEngine final : public Engine {
   Buf<int> type_, img_x_, img_y_, img_z_, rebuild_, overflow_, rebuild_count_, cell_dims_;
   Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
   Buf<double> partial_, obs_;
-  Buf<real> half_acc_;   // half lists: per-range force/energy/virial accumulators
+  Buf<real> half_acc_;    // half lists: per-range force/energy/virial accumulators
   Buf<int> species_acc_;  // half lists: per-range species counters (allocated on first use)
   // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
   Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;

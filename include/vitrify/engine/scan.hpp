@@ -16,20 +16,47 @@
 
 namespace vitrify {
 
-// Receives the engine at every production sample (every sample_interval steps).
+// A replica removed from the run by on_failure "drop" (reported in the log and in
+// measurements.json, docs/OUTPUTS.md).
+struct DroppedReplica {
+  int replica = 0;         // scan-wide replica index
+  double temperature = 0;  // its target temperature
+  std::string stage;       // stage during which it failed: melt, cool, equilibrate, production
+  long step = 0;           // step of the scan at which the failure was detected
+  std::string reason;      // what was found
+  nlohmann::json to_json() const;
+  // InputError naming `source` when `j` is not such a record.
+  static DroppedReplica from_json(const nlohmann::json& j, const std::string& source);
+};
+
+// Receives the engine at every production sample (every sample_interval steps). A sampler
+// covers the replicas of one process's batch; in a multi-process run, process 0 joins the
+// states of all processes (save_state) in a fresh sampler (load_state) that writes the outputs.
 class ProductionSampler {
  public:
   virtual ~ProductionSampler() = default;
-  // Called once before production starts.
-  virtual void begin(Engine& engine) = 0;
+  // Called once before production starts. replicas[b] is the scan-wide index of the engine's
+  // batch replica b (ascending); when it is empty the process holds no replica and the engine
+  // must not be read.
+  virtual void begin(Engine& engine, const std::vector<int>& replicas) = 0;
   // production_step counts from 1 at the first production step.
   virtual void sample(long production_step, Engine& engine) = 0;
-  // Called once after production; writes the sampler's outputs into the run directory.
-  virtual void finish(Engine& engine, const std::string& output_dir) = 0;
+  // Forgets batch replica b (on_failure "drop"), which has also left the engine's batch: its
+  // samples enter no result.
+  virtual void drop(int b) = 0;
+  // Called once after production, on process 0: writes the sampler's outputs into the run
+  // directory, `dropped` included.
+  virtual void finish(const std::string& output_dir,
+                      const std::vector<DroppedReplica>& dropped) = 0;
   // The accumulated state, exact, for checkpoints; null means the sampler cannot be resumed
-  // (a checkpoint taken during its production then cannot be resumed either).
+  // (a checkpoint taken during its production then cannot be resumed either). Otherwise an
+  // object whose array "replicas" holds one object per replica with its scan-wide index under
+  // "replica"; every other member is the same on every process. The driver splits and joins
+  // states by these entries when the replicas are spread over processes.
   virtual nlohmann::json save_state() const { return nullptr; }
-  // Restores save_state()'s output; called after begin() when a run resumes in production.
+  // Restores a save_state() output, possibly joined from several processes: the replicas it
+  // holds become the sampler's. Called after begin() when a run resumes in production (with
+  // the replicas given to begin()), or on a fresh sampler before finish().
   virtual void load_state(const nlohmann::json&) {
     throw InputError("this sampler cannot resume from a checkpoint");
   }
@@ -55,6 +82,11 @@ struct ScanOptions {
   // Stop (checkpoint, then ScanInterrupted) at the first block boundary at or after this
   // step of the scan; 0 = never. For tests and job-length limits.
   long stop_after_step = 0;
+  // Test hook for the failure handling: at the first block boundary at or after step
+  // inject_nan_step, the velocities of replica inject_nan_replica (scan-wide index; -1 = off)
+  // become NaN, so that the replica's observables are non-finite from its next step on.
+  int inject_nan_replica = -1;
+  long inject_nan_step = 0;
 };
 
 // Runs the whole scan; throws InputError / SimulationError on failure.
@@ -62,6 +94,9 @@ void run_scan(const RunConfig& config, const ScanOptions& options = {});
 
 // Builds the initial batch (lattice + melt velocities) of a configuration.
 BatchState initial_batch(const RunConfig& config);
+// The same for some of its replicas (scan-wide indices, in batch order): each replica is built
+// from its own seed, so it starts as in the whole batch.
+BatchState initial_batch(const RunConfig& config, const std::vector<int>& replicas);
 
 // EngineSettings from a configuration.
 EngineSettings engine_settings(const RunConfig& config);

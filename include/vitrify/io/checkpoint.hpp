@@ -27,7 +27,19 @@ struct RunCheckpoint {
   std::vector<std::uint64_t> thermo_bytes;  // length of every thermo CSV at this point
   nlohmann::json sampler;                   // the sampler's state (null before production)
   EngineCheckpoint engine;                  // the replica batch
+  // Scan-wide index of every replica of `engine`, ascending (replicas dropped by on_failure
+  // "drop" are missing). A file without this field holds replicas 0..n_replicas-1.
+  std::vector<int> replicas;
+  // The dropped replicas' records (JSON array, see DroppedReplica in scan.hpp).
+  nlohmann::json dropped = nlohmann::json::array();
 };
+
+// The batch replicas `indices` (positions in `in`, in that order) of an engine state: how a
+// replica leaves a batch (on_failure "drop") and how a checkpoint is split over processes.
+EngineCheckpoint select_replicas(const EngineCheckpoint& in, const std::vector<int>& indices);
+// The batches of `parts` one after the other (the largest capacities): how the processes'
+// batches are gathered into one checkpoint.
+EngineCheckpoint join_replicas(const std::vector<EngineCheckpoint>& parts);
 
 // FNV-1a 64-bit hash of `size` bytes, continuing from `hash`.
 std::uint64_t fnv1a64(const void* data, std::size_t size,

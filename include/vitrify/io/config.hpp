@@ -42,6 +42,7 @@ struct RunConfig {
   bool analyze = true;                   // run the analysis at the end of the scan
   long checkpoint_interval = 10000;      // steps between checkpoints (0 = off)
   double checkpoint_wall_seconds = 600;  // wall-clock seconds between checkpoints (0 = off)
+  std::string on_failure = "stop";       // non-finite replica: "stop" the run or "drop" it
 
   int n_replicas() const { return static_cast<int>(temperatures.size()) * copies_per_temperature; }
   // Target temperature of replica r (replicas of one temperature are consecutive).

@@ -262,6 +262,25 @@ TEST(Checkpoint, CorruptCheckpointFallsBackToThePreviousOne) {
   EXPECT_THROW(vitrify::load_latest_checkpoint(dir), vitrify::InputError);
 }
 
+// A checkpoint with a valid checksum whose sampler state has the wrong shape (written by a
+// foreign tool, or by a bug) is bad input: exit code 2 naming the file, not a crash.
+TEST(Checkpoint, MalformedSamplerStateIsRefusedNamingTheFile) {
+  const std::string dir = temp_dir("malformed_sampler");
+  const json j = short_scan("hump2d", dir);
+  EXPECT_THROW(run_lib(j, 1200), vitrify::ScanInterrupted);  // inside production
+  auto ckpt = vitrify::load_latest_checkpoint(dir);
+  ASSERT_TRUE(ckpt.has_value());
+  ASSERT_TRUE(ckpt->sampler.is_object());
+  ckpt->sampler["samples"] = "many";  // a string where a count belongs
+  vitrify::write_checkpoint(dir, *ckpt);
+  const std::string config = dir + "/config.json";
+  write_file(config, j.dump());
+  const Cmd c = run_cli("run -q " + config);
+  EXPECT_EQ(c.code, 2) << c.output;
+  EXPECT_NE(c.output.find("checkpoint.bin"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("sampler state"), std::string::npos) << c.output;
+}
+
 TEST(Checkpoint, ChangedConfigurationIsRefusedNamingTheKey) {
   const std::string dir = temp_dir("changed");
   json j = short_scan("hump2d", dir);

@@ -137,6 +137,15 @@ TEST(Config, RejectsBadSpeciesAndBackend) {
                   {"\"species_auto_threshold\"", "(0, 1)"});
   expect_rejected(with(base_hump(), "backend", "gpu"), {"\"backend\"", "one of"});
 }
+TEST(Config, OnFailureIsStopOrDrop) {
+  EXPECT_EQ(vitrify::parse_config(base_hump(), "test.json").on_failure, "stop");
+  const auto c = vitrify::parse_config(with(base_hump(), "on_failure", "drop"), "test.json");
+  EXPECT_EQ(c.on_failure, "drop");
+  EXPECT_EQ(vitrify::to_json(c)["on_failure"], "drop");
+  expect_rejected(with(base_hump(), "on_failure", "skip"),
+                  {"\"on_failure\"", "one of stop, drop", "\"skip\""});
+  expect_rejected(with(base_hump(), "on_failure", true), {"\"on_failure\"", "must be a string"});
+}
 TEST(Config, StrictJsonParsing) {
   EXPECT_THROW(
       vitrify::parse_json_strict("{\"model\": \"hump2d\", \"model\": \"binary3d\"}", "dup.json"),
