@@ -255,7 +255,16 @@ json analyze_file(const std::string& measurements_path, const std::string& out_d
   }
   if (!duplicate.empty())
     throw InputError(measurements_path + ": key \"" + duplicate + "\" appears twice in an object");
-  const json analysis = analyze(document, options);
+  json analysis;
+  try {
+    analysis = analyze(document, options);
+  } catch (const InputError& e) {
+    // analyze() names the document "measurements.json"; name the file that was read.
+    const std::string what = e.what(), generic = "measurements.json: ";
+    if (what.compare(0, generic.size(), generic) == 0)
+      throw InputError(measurements_path + ": " + what.substr(generic.size()));
+    throw;
+  }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw InputError(out_dir + ": cannot create the output directory: " + ec.message());
