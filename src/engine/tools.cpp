@@ -19,8 +19,13 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   const ModelInfo& m = model_info(model);
   const XyzFrame frame = read_xyz_file(xyz_path, m.dimension);
   BatchState s = frame_to_state(frame, m, xyz_path);
+  // One frame needs no skin: shrink it when the box is too small for the requested one (the
+  // reader has refused edges below twice the cutoff already).
+  double l_min = s.box[0];
+  for (int a = 1; a < m.dimension; ++a) l_min = std::min(l_min, double(s.box[a]));
+  const double skin_used = std::min(skin, 0.999 * (l_min / 2 - m.max_cutoff));
   EngineSettings es;
-  es.skin = skin;
+  es.skin = skin_used;
   es.ensemble = Ensemble::kNVE;
   auto engine = make_engine("cpu", model, es);
   engine->set_state(s);

@@ -155,3 +155,26 @@ TEST(Cli, EvalPrintsEnergyPressureAndSpecies) {
   EXPECT_NE(c.output.find("pair.xyz"), std::string::npos);
   fs::remove_all(dir);
 }
+
+// A box between 2 rc and 2 (rc + skin) is evaluated (one frame needs no skin); a box edge
+// below 2 rc is refused as bad input naming the file. binary3d: rc_max = 1.6166.
+TEST(Cli, EvalOnSmallBoxes) {
+  const std::string dir = temp_dir("eval_small");
+  fs::create_directories(dir);
+  auto pair_in_box = [&](const std::string& name, double len) {
+    std::ofstream(dir + "/" + name) << "2\nLattice=\"" << len << " 0 0 0 " << len << " 0 0 0 "
+                                    << len << "\" Properties=species:S:1:pos:R:3\n"
+                                    << "S 0.5 0.5 0.5\nS 1.5 0.5 0.5\n";
+    return dir + "/" + name;
+  };
+  Cmd c = run_cli("eval --model binary3d " + pair_in_box("fits.xyz", 3.4));  // 2 rc < 3.4 < 3.83
+  ASSERT_EQ(c.code, 0) << c.output;
+  const json j = json::parse(c.output.substr(c.output.find('{')));
+  // One pair at r = 1 (the image at 2.4 is beyond rc_ss = 1.155): U = a0, per particle a0 / 2.
+  EXPECT_NEAR(j["potential_energy_per_particle"].get<double>(), 27.0 / 256.0 / 2, 1e-6);
+  c = run_cli("eval --model binary3d " + pair_in_box("tiny.xyz", 3.0));
+  EXPECT_EQ(c.code, 2) << c.output;
+  EXPECT_NE(c.output.find("tiny.xyz"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("twice the binary3d cutoff"), std::string::npos) << c.output;
+  fs::remove_all(dir);
+}
