@@ -6,10 +6,12 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace vitrify::test_util {
 
@@ -31,6 +33,20 @@ inline std::string fresh_temp_dir(const std::string& prefix, const std::string& 
                                   (prefix + "_" + n + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   return p.string();
+}
+
+// A Python interpreter with numpy and matplotlib ($VITRIFY_PYTHON, python3, /usr/bin/python3),
+// or "" when there is none.
+inline std::string find_python() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("VITRIFY_PYTHON")) candidates.push_back(env);
+  candidates.push_back("python3");
+  candidates.push_back("/usr/bin/python3");
+  for (const std::string& py : candidates) {
+    const std::string cmd = py + " -c 'import numpy, matplotlib' > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return py;
+  }
+  return "";
 }
 
 struct Cmd {

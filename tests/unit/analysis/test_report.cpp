@@ -8,25 +8,13 @@
 #include <fstream>
 
 #include "analysis_synthetic.hpp"
+#include "tests/common/cli_util.hpp"
 #include "vitrify/analysis/statmech.hpp"
 
 namespace vitrify::analysis {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A Python interpreter with numpy and matplotlib, or "" when there is none.
-std::string find_python() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("VITRIFY_PYTHON")) candidates.push_back(env);
-  candidates.push_back("python3");
-  candidates.push_back("/usr/bin/python3");
-  for (const std::string& py : candidates) {
-    const std::string cmd = py + " -c 'import numpy, matplotlib' > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return py;
-  }
-  return "";
-}
 
 bool is_png(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -39,7 +27,7 @@ bool is_png(const fs::path& path) {
 
 void run_report_on(const testing::SyntheticModel& model, const std::string& tag,
                    const std::vector<std::string>& figures) {
-  const std::string python = find_python();
+  const std::string python = vitrify::test_util::find_python();
   if (python.empty()) GTEST_SKIP() << "python3 with numpy and matplotlib not available";
   const fs::path dir =
       fs::temp_directory_path() / ("vitrify_report_" + tag + "_" + std::to_string(::getpid()));
