@@ -61,6 +61,16 @@ struct HalfRecord {
   static constexpr int stride = Dim == 3 ? 8 : 4;
 };
 
+// The particle range [lo, hi) of replica r handled by half-list work item idx.
+struct HalfRange {
+  int r, lo, hi, base;  // base = r * N, the global index of the replica's particle 0
+};
+VT_HD inline HalfRange half_range(const BatchView& b, int idx) {
+  const int r = idx / kHalfChunks, c = idx - r * kHalfChunks;
+  return {r, static_cast<int>(static_cast<long>(c) * b.n / kHalfChunks),
+          static_cast<int>(static_cast<long>(c + 1) * b.n / kHalfChunks), r * b.n};
+}
+
 // Work item idx = replica * kHalfChunks + range. acc holds, per work item, N records of
 // HalfRecord<dim>::stride reals (R * kHalfChunks * N * stride in all), overwritten here.
 template <class Model>
@@ -70,15 +80,12 @@ struct ComputeForcesHalf {
   real* acc;
   VT_HD void operator()(int idx) const {
     using Rec = HalfRecord<Model::dimension>;
-    const int n = b.n;
-    const int r = idx / kHalfChunks, c = idx - r * kHalfChunks;
-    const int lo = static_cast<int>(static_cast<long>(c) * n / kHalfChunks);
-    const int hi = static_cast<int>(static_cast<long>(c + 1) * n / kHalfChunks);
-    real* a = acc + static_cast<long>(idx) * Rec::stride * n;
-    for (long k = 0; k < static_cast<long>(Rec::stride) * n; ++k) a[k] = real(0);
-    const Box box = b.replica_box(r);
-    const int base = r * n;
-    for (int i = lo; i < hi; ++i) {
+    const HalfRange h = half_range(b, idx);
+    const int base = h.base;
+    real* a = acc + static_cast<long>(idx) * Rec::stride * b.n;
+    for (long k = 0; k < static_cast<long>(Rec::stride) * b.n; ++k) a[k] = real(0);
+    const Box box = b.replica_box(h.r);
+    for (int i = h.lo; i < h.hi; ++i) {
       const int gid = base + i;
       const real xi = b.x[gid], yi = b.y[gid];
       const real zi = Model::dimension == 3 ? b.z[gid] : real(0);

@@ -137,6 +137,32 @@ struct SortCells {
   }
 };
 
+// gap2[a][o + kCellReach]: squared distance from the point pos to the nearest point of the
+// cells at offset o from its own cell c_self on axis a (0 for o = 0 and on axes without
+// periodic shifts), less a margin for the rounding of cell_coord.
+VT_HD inline void cell_gaps(const Box& box, const int* nc, const int* c_self, const real* pos,
+                            const bool* shifted, real gap2[3][2 * kCellReach + 1]) {
+  for (int a = 0; a < 3; ++a)
+    for (int o = -kCellReach; o <= kCellReach; ++o) {
+      real g = 0;
+      if (shifted[a] && o != 0) {
+        const real w = box.L[a] / real(nc[a]);
+        g = o > 0 ? real(c_self[a] + o) * w - pos[a] : pos[a] - real(c_self[a] + o + 1) * w;
+        g -= real(1e-4) * w;
+        if (g < 0) g = 0;
+      }
+      gap2[a][o + kCellReach] = g * g;
+    }
+}
+
+// The largest list radius (squared) of a particle of type ti.
+template <int MaxTypes>
+VT_HD inline real largest_cut2(const real (&list_cut2)[MaxTypes][MaxTypes], int ti) {
+  real m = 0;
+  for (int t = 0; t < MaxTypes; ++t) m = m > list_cut2[ti][t] ? m : list_cut2[ti][t];
+  return m;
+}
+
 // Builds the neighbour list of particle gid from the (2*kCellReach+1)^d surrounding cells.
 // list_cut2[ti][tj] = (rc_ij + skin)^2. When an axis has enough cells the periodic image of
 // each scanned cell is known, so candidates are shifted by whole box lengths instead of a
@@ -178,24 +204,10 @@ struct BuildNeighbors {
       hi[a] = shifted[a] ? kCellReach : nc[a] - 1;
     }
     const bool all_shifted = shifted[0] && shifted[1] && (b.dim == 2 || shifted[2]);
-    // Squared distance from i to the nearest point of the cells at offset o on each shifted
-    // axis (0 on other axes), less a margin for the rounding of cell_coord.
     real gap2[3][2 * kCellReach + 1];
     const real pos[3] = {xi, yi, zi};
-    for (int a = 0; a < 3; ++a)
-      for (int o = -kCellReach; o <= kCellReach; ++o) {
-        real g = 0;
-        if (shifted[a] && o != 0) {
-          const real w = box.L[a] / real(nc[a]);
-          g = o > 0 ? real(c_self[a] + o) * w - pos[a] : pos[a] - real(c_self[a] + o + 1) * w;
-          g -= real(1e-4) * w;
-          if (g < 0) g = 0;
-        }
-        gap2[a][o + kCellReach] = g * g;
-      }
-    real reach2 = 0;  // i's largest list radius, squared
-    for (int t = 0; t < MaxTypes; ++t)
-      reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
+    cell_gaps(box, nc, c_self, pos, shifted, gap2);
+    const real reach2 = largest_cut2<MaxTypes>(list_cut2, ti);
     int count = 0;
     const int base = r * b.n;
     for (int oz = lo[2]; oz <= hi[2]; ++oz) {
@@ -343,23 +355,14 @@ struct BuildHalfNeighborsSorted {
     const int ti = b.type[gid];
     const real pos[3] = {xi, yi, zi};
     int c_self[3];
-    real gap2[3][2 * kCellReach + 1];  // as in BuildNeighbors
+    bool periodic[3];
     for (int a = 0; a < 3; ++a) {
       c_self[a] = a < b.dim ? cell_coord(pos[a], box.L[a], nc[a]) : 0;
-      for (int o = -kCellReach; o <= kCellReach; ++o) {
-        real g = 0;
-        if (a < b.dim && o != 0) {
-          const real w = box.L[a] / real(nc[a]);
-          g = o > 0 ? real(c_self[a] + o) * w - pos[a] : pos[a] - real(c_self[a] + o + 1) * w;
-          g -= real(1e-4) * w;
-          if (g < 0) g = 0;
-        }
-        gap2[a][o + kCellReach] = g * g;
-      }
+      periodic[a] = a < b.dim;
     }
-    real reach2 = 0;
-    for (int t = 0; t < MaxTypes; ++t)
-      reach2 = reach2 > list_cut2[ti][t] ? reach2 : list_cut2[ti][t];
+    real gap2[3][2 * kCellReach + 1];
+    cell_gaps(box, nc, c_self, pos, periodic, gap2);
+    const real reach2 = largest_cut2<MaxTypes>(list_cut2, ti);
     const int own_slot = sc.rank[gid];
     int count = 0;
     const int oz_hi = b.dim == 3 ? kCellReach : 0;

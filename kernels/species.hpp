@@ -9,26 +9,25 @@
 
 namespace vitrify::kernels {
 
+// Whether particles gid and gj (same replica) are quasi-species neighbours.
+template <class Model>
+VT_HD inline bool is_species_pair(const BatchView& b, const Model& model, int gid, int gj) {
+  real dx = b.x[gid] - b.x[gj], dy = b.y[gid] - b.y[gj];
+  real dz = Model::dimension == 3 ? b.z[gid] - b.z[gj] : real(0);
+  b.replica_box(gid / b.n).min_image(dx, dy, dz);
+  return model.is_species_neighbor(dx * dx + dy * dy + dz * dz, b.type[gid], b.type[gj]);
+}
+
 template <class Model>
 struct CountSpeciesNeighbors {
   BatchView b;
   Model model;
   int* n_neighbors;  // output, R*N
   VT_HD void operator()(int gid) const {
-    const int r = gid / b.n;
-    const Box box = b.replica_box(r);
-    const real xi = b.x[gid], yi = b.y[gid];
-    const real zi = Model::dimension == 3 ? b.z[gid] : real(0);
-    const int ti = b.type[gid];
     int count = 0;
     const int m = b.nbr_count[gid];
-    for (int k = 0; k < m; ++k) {
-      const int gj = b.nbr_list[b.nbr_index(gid, k)];
-      real dx = xi - b.x[gj], dy = yi - b.y[gj];
-      real dz = Model::dimension == 3 ? zi - b.z[gj] : real(0);
-      box.min_image(dx, dy, dz);
-      if (model.is_species_neighbor(dx * dx + dy * dy + dz * dz, ti, b.type[gj])) ++count;
-    }
+    for (int k = 0; k < m; ++k)
+      if (is_species_pair(b, model, gid, b.nbr_list[b.nbr_index(gid, k)])) ++count;
     n_neighbors[gid] = count;
   }
 };
@@ -43,28 +42,17 @@ struct CountSpeciesNeighborsHalf {
   Model model;
   int* acc;
   VT_HD void operator()(int idx) const {
-    const int n = b.n;
-    const int r = idx / kHalfChunks, c = idx - r * kHalfChunks;
-    const int lo = static_cast<int>(static_cast<long>(c) * n / kHalfChunks);
-    const int hi = static_cast<int>(static_cast<long>(c + 1) * n / kHalfChunks);
-    int* a = acc + static_cast<long>(idx) * n;
-    for (int k = 0; k < n; ++k) a[k] = 0;
-    const Box box = b.replica_box(r);
-    const int base = r * n;
-    for (int i = lo; i < hi; ++i) {
-      const int gid = base + i;
-      const real xi = b.x[gid], yi = b.y[gid];
-      const real zi = Model::dimension == 3 ? b.z[gid] : real(0);
-      const int ti = b.type[gid];
+    const HalfRange h = half_range(b, idx);
+    int* a = acc + static_cast<long>(idx) * b.n;
+    for (int k = 0; k < b.n; ++k) a[k] = 0;
+    for (int i = h.lo; i < h.hi; ++i) {
+      const int gid = h.base + i;
       const int m = b.nbr_count[gid];
       for (int k = 0; k < m; ++k) {
         const int gj = b.nbr_list[b.nbr_index(gid, k)];
-        real dx = xi - b.x[gj], dy = yi - b.y[gj];
-        real dz = Model::dimension == 3 ? zi - b.z[gj] : real(0);
-        box.min_image(dx, dy, dz);
-        if (model.is_species_neighbor(dx * dx + dy * dy + dz * dz, ti, b.type[gj])) {
+        if (is_species_pair(b, model, gid, gj)) {
           ++a[i];
-          ++a[gj - base];
+          ++a[gj - h.base];
         }
       }
     }
