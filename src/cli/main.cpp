@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,6 +30,28 @@ constexpr int kExitInterrupted = 4;
 
 vitrify::RunConfig load(const std::string& path) {
   return path.empty() ? vitrify::default_config() : vitrify::load_config(path);
+}
+
+// Logs the error (unless quiet) and returns its exit code.
+int report_failure(const std::exception_ptr& error, bool quiet) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const vitrify::ScanInterrupted& e) {
+    if (!quiet) spdlog::warn("{}", e.what());
+    return kExitInterrupted;
+  } catch (const vitrify::InputError& e) {
+    if (!quiet) spdlog::error("{}", e.what());
+    return kExitInput;
+  } catch (const vitrify::SimulationError& e) {
+    if (!quiet) spdlog::error("simulation failed: {}", e.what());
+    return kExitSimulation;
+  } catch (const std::exception& e) {
+    if (!quiet) spdlog::error("internal error: {}", e.what());
+    return kExitInternal;
+  } catch (...) {
+    if (!quiet) spdlog::error("internal error: unknown exception");
+    return kExitInternal;
+  }
 }
 
 void log_to_file(const std::string& dir) {
@@ -162,7 +185,16 @@ int main(int argc, char** argv) {
         so.inject_nan_replica = static_cast<int>(inject_nan[0]);
         so.inject_nan_step = inject_nan[1];
       }
-      vitrify::run_scan(c, so);
+      try {
+        vitrify::run_scan(c, so);
+      } catch (...) {
+        // Every process leaves run_scan with the same error. Process 0 reports it before any
+        // process exits: a launcher ends the whole job when the first process exits with an
+        // error, which could otherwise be before process 0 has printed it.
+        const int code = report_failure(std::current_exception(), quiet_errors);
+        procs.barrier();
+        return code;
+      }
     } else if (*analyze) {
       nlohmann::json opts = nlohmann::json::object();
       if (!analyze_options_file.empty()) {
@@ -243,18 +275,8 @@ int main(int argc, char** argv) {
             j["final_mean_density"].get<double>());
       }
     }
-  } catch (const vitrify::ScanInterrupted& e) {
-    if (!quiet_errors) spdlog::warn("{}", e.what());
-    return kExitInterrupted;
-  } catch (const vitrify::InputError& e) {
-    if (!quiet_errors) spdlog::error("{}", e.what());
-    return kExitInput;
-  } catch (const vitrify::SimulationError& e) {
-    if (!quiet_errors) spdlog::error("simulation failed: {}", e.what());
-    return kExitSimulation;
-  } catch (const std::exception& e) {
-    if (!quiet_errors) spdlog::error("internal error: {}", e.what());
-    return kExitInternal;
+  } catch (...) {
+    return report_failure(std::current_exception(), quiet_errors);
   }
   return 0;
 }

@@ -157,6 +157,10 @@ std::uint32_t Processes::any(std::uint32_t bits) const {
   return out;
 }
 
+void Processes::barrier() const {
+  if (mpi_) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
 MpiSession::MpiSession(int* argc, char*** argv) {
   int launched = 0;
   if (!started_by_mpi_launcher(&launched)) return;
@@ -193,6 +197,7 @@ std::string Processes::broadcast(const std::string& text, int) const { return te
 std::vector<std::string> Processes::all_gather(const std::string& mine) const { return {mine}; }
 std::vector<int> Processes::all_gather(int mine) const { return {mine}; }
 std::uint32_t Processes::any(std::uint32_t bits) const { return bits; }
+void Processes::barrier() const {}
 
 MpiSession::MpiSession(int*, char***) {
   int launched = 0;

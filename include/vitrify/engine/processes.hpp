@@ -35,6 +35,8 @@ class Processes {
   std::string broadcast(const std::string& text, int from = 0) const;
   // Bitwise OR of every process's `bits`.
   std::uint32_t any(std::uint32_t bits) const;
+  // Returns when every process has called it.
+  void barrier() const;
 
  private:
   friend class MpiSession;
