@@ -70,7 +70,8 @@ struct SetupCells {
 
 // True when the CPU builds replica r's half list from cell-sorted copies (periodic shifts on
 // every axis; see BuildHalfNeighborsSorted). The kernels of the slot-based build below skip
-// such replicas when their skip_sorted member is set (CPU); the GPU leaves it false.
+// such replicas when their skip_sorted member (BuildNeighbors: half) is set (CPU); the GPU
+// leaves it false.
 VT_HD inline bool uses_sorted_build(const BatchView& b, int r) {
   for (int a = 0; a < b.dim; ++a)
     if (b.cell_dims[3 * r + a] < 2 * kCellReach + 1) return false;
@@ -172,22 +173,18 @@ VT_HD inline real largest_cut2(const real (&list_cut2)[MaxTypes][MaxTypes], int 
 // partner in the far cells beyond the opposite side): about a third of the cells in 3D.
 //
 // half == false: the full list (every j of every i; what the GPU force kernel reads).
-// half == true: every pair once, for the CPU's pair-once force kernel. With periodic shifts on
-// every axis, i scans only the cell offsets after (0,0,0) in (z,y,x) order, and in its own
-// cell only the j after it (cells are sorted, so j > i): a pair at cell offset d is found
-// from exactly one end, since exactly one of d and -d is after (0,0,0). Each particle keeps
-// about half its neighbours, so the work per particle stays balanced. Otherwise (fewer than
-// 2*kCellReach+1 cells on some axis) every cell is scanned and the pair is kept by i when
-// (i < j) equals ((i + j) odd), again one end per pair and balanced.
+// half == true (CPU): every pair once, for the pair-once force kernel, for the replicas that
+// BuildHalfNeighborsSorted does not build (fewer than 2*kCellReach+1 cells on some axis): the
+// pair is kept by i when (i < j) equals ((i + j) odd), so by exactly one end, and each
+// particle keeps about half its neighbours.
 template <int MaxTypes>
 struct BuildNeighbors {
   BatchView b;
   real list_cut2[MaxTypes][MaxTypes];
   bool half;
-  bool skip_sorted = false;
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
-    if (!b.rebuild[r] || (skip_sorted && uses_sorted_build(b, r))) return;
+    if (!b.rebuild[r] || (half && uses_sorted_build(b, r))) return;
     const int i = gid - r * b.n;
     const Box box = b.replica_box(r);
     const int* nc = &b.cell_dims[3 * r];
@@ -220,10 +217,8 @@ struct BuildNeighbors {
         else if (zc >= nc[2])
           zc -= nc[2], sz = box.L[2];
       }
-      if (half && all_shifted && oz < 0) continue;
       const real gz2 = shifted[2] ? gap2[2][oz + kCellReach] : real(0);
       for (int oy = lo[1]; oy <= hi[1]; ++oy) {
-        if (half && all_shifted && oz == 0 && oy < 0) continue;
         const real gyz2 = gz2 + (shifted[1] ? gap2[1][oy + kCellReach] : real(0));
         if (gyz2 >= reach2) continue;
         int yc = oy;
@@ -236,8 +231,6 @@ struct BuildNeighbors {
             yc -= nc[1], sy = box.L[1];
         }
         for (int ox = lo[0]; ox <= hi[0]; ++ox) {
-          const bool own_cell = all_shifted && oz == 0 && oy == 0 && ox == 0;
-          if (half && all_shifted && oz == 0 && oy == 0 && ox < 0) continue;
           if (shifted[0] && gyz2 + gap2[0][ox + kCellReach] >= reach2) continue;
           int xc = ox;
           real sx = 0;
@@ -255,8 +248,7 @@ struct BuildNeighbors {
           for (int m = 0; m < occ; ++m) {
             const int j = members[m];
             if (j == i) continue;
-            if (half && (all_shifted ? (own_cell && j < i) : ((i < j) != (((i + j) & 1) != 0))))
-              continue;
+            if (half && (i < j) != (((i + j) & 1) != 0)) continue;
             const int gj = base + j;
             real dx = xi - (b.x[gj] + sx), dy = yi - (b.y[gj] + sy);
             real dz = b.dim == 3 ? zi - (b.z[gj] + sz) : real(0);
@@ -283,8 +275,11 @@ struct BuildNeighbors {
 // positions sorted by cell (x fastest): the cells of one row of the stencil are then one
 // contiguous run of the copy, scanned in a single loop, instead of up to 63 separate cells of
 // about one particle each. The pairs found, and their order in each list (row by row, then
-// cell by cell, then by index within a cell), are those of BuildNeighbors with half == true.
-// Replicas with fewer than 2*kCellReach+1 cells on an axis keep BuildNeighbors.
+// cell by cell, then by index within a cell) are fixed by the data. A particle scans only the
+// cell offsets after (0,0,0) in (z,y,x) order and, in its own cell, the particles after it
+// (index order within a cell): a pair at cell offset d is found from exactly one end, since
+// exactly one of d and -d is after (0,0,0), and each particle keeps about half its
+// neighbours. Replicas with fewer than 2*kCellReach+1 cells on an axis use BuildNeighbors.
 
 struct SortedCells {
   int* cell_start;  // R * (max_cells + 1): first sorted slot of each cell, then the end

@@ -6,8 +6,16 @@
 
 #include "vitrify/core/box.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/exec_cpu.hpp"
 
 namespace vitrify::test_util {
+
+// The CPU policy with the GPU's full lists and per-particle force kernel: a reference for the
+// CPU backend's half lists, and for the device code path bit for bit (half lists change the
+// force summation order, hence the rounding).
+struct FullListCpuExec : CpuExec {
+  static constexpr bool half_lists = false;
+};
 
 // Random positions (uniform, overlaps allowed) for replica r of a sized state.
 inline void random_replica(BatchState& s, int r, double len, int n_types, std::uint64_t seed) {

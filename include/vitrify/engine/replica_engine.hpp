@@ -480,7 +480,7 @@ class ReplicaEngine final : public Engine {
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b, kHalf});
       exec_.launch(nt, kernels::AssignCells{b, kHalf});
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b, kHalf});
-      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf, kHalf};
+      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf};
       for (int a = 0; a < Model::n_types; ++a)
         for (int c = 0; c < Model::n_types; ++c) {
           const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;

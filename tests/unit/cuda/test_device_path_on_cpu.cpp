@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/integrate.hpp"
+#include "tests/common/test_util.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
@@ -47,13 +48,9 @@ struct HostDevicePathExec : CpuExec {
   static std::string device_name() { return "host, device code path"; }
 };
 
-// The CPU path with the GPU's full lists and per-particle force kernel: the reference the
-// device path must match bit for bit (the CPU backend itself uses half lists, which change
-// the force summation order and hence the rounding).
-struct FullListCpuExec : CpuExec {
-  static constexpr bool half_lists = false;
-};
+using test_util::FullListCpuExec;
 
+// The reference the device path must match bit for bit.
 std::unique_ptr<Engine> full_list_cpu_engine(const std::string& model, const EngineSettings& es) {
   if (model == "binary3d")
     return std::make_unique<ReplicaEngine<FullListCpuExec, Binary3d>>(model, es);

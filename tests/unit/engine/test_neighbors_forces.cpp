@@ -151,12 +151,10 @@ TEST(NeighborList, StaysValidUnderNptBoxScaling) {
 
 // The CPU backend's half lists (every pair once, per-range accumulation) against the full
 // lists and per-particle kernel the GPU runs, on the same configurations: both list forms
-// (periodic-shift stencil and the small-box parity rule), both models, several replicas.
+// (cell-sorted stencil build and the small-box parity rule), both models, several replicas.
 // Forces, energies and virials may differ by rounding only; species counts are integers
 // and must be equal; each particle's neighbours are the same set.
-struct FullListCpuExec : CpuExec {
-  static constexpr bool half_lists = false;
-};
+using test_util::FullListCpuExec;
 
 template <class Model>
 void expect_half_equals_full(const BatchState& s, const char* name) {
