@@ -9,9 +9,7 @@
 #include "vitrify/engine/cuda_backend.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cuda.cuh"
-#include "vitrify/engine/replica_engine.hpp"
-#include "vitrify/models/binary3d.hpp"
-#include "vitrify/models/hump2d.hpp"
+#include "vitrify/engine/engine_registry.hpp"
 
 namespace vitrify {
 
@@ -65,20 +63,8 @@ int select_cuda_device(int local_rank) {
 
 namespace {
 
-using CudaFactory = std::function<std::unique_ptr<Engine>(const EngineSettings&)>;
-
-template <class Model>
-CudaFactory cuda_factory(const char* name) {
-  return [name](const EngineSettings& s) {
-    return std::unique_ptr<Engine>(new ReplicaEngine<CudaExec, Model>(name, s));
-  };
-}
-
-const std::map<std::string, CudaFactory>& cuda_registry() {
-  static const std::map<std::string, CudaFactory> reg = {
-      {"binary3d", cuda_factory<Binary3d>("binary3d")},
-      {"hump2d", cuda_factory<Hump2d>("hump2d")},
-  };
+const std::map<std::string, EngineFactory>& cuda_registry() {
+  static const std::map<std::string, EngineFactory> reg = engine_registry<CudaExec>();
   return reg;
 }
 

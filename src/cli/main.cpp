@@ -18,6 +18,7 @@
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
 #include "vitrify/io/config.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace {
 
@@ -96,13 +97,16 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a configuration and print it resolved");
   validate->add_option("config", validate_path, "configuration file")->required();
 
+  std::string model_list;
+  for (const std::string& name : vitrify::model_names())
+    model_list += (model_list.empty() ? "" : ", ") + name;
   std::string eval_model, eval_file;
   bool eval_forces = false;
   double eval_skin = 0.3;
   auto* eval = app.add_subcommand("eval",
                                   "energy, virial pressure, quasi-species histogram "
                                   "(and forces) of one extended-XYZ configuration");
-  eval->add_option("--model", eval_model, "binary3d or hump2d")->required();
+  eval->add_option("--model", eval_model, "the model (" + model_list + ")")->required();
   eval->add_option("file", eval_file, "extended XYZ file")->required();
   eval->add_flag("--forces", eval_forces, "also print the force on every particle");
   eval->add_option("--skin", eval_skin, "neighbour-list skin (sigma)");

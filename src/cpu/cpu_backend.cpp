@@ -7,10 +7,8 @@
 
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/engine_registry.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
-#include "vitrify/engine/replica_engine.hpp"
-#include "vitrify/models/binary3d.hpp"
-#include "vitrify/models/hump2d.hpp"
 #if defined(VITRIFY_HAVE_CUDA)
 #include "vitrify/engine/cuda_backend.hpp"
 #endif
@@ -29,20 +27,8 @@ void BatchState::resize(int replicas, int particles, int dimension) {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<Engine>(const EngineSettings&)>;
-
-template <class Model>
-Factory cpu_factory(const char* name) {
-  return [name](const EngineSettings& s) {
-    return std::unique_ptr<Engine>(new ReplicaEngine<CpuExec, Model>(name, s));
-  };
-}
-
-const std::map<std::string, Factory>& cpu_registry() {
-  static const std::map<std::string, Factory> reg = {
-      {"binary3d", cpu_factory<Binary3d>("binary3d")},
-      {"hump2d", cpu_factory<Hump2d>("hump2d")},
-  };
+const std::map<std::string, EngineFactory>& cpu_registry() {
+  static const std::map<std::string, EngineFactory> reg = engine_registry<CpuExec>();
   return reg;
 }
 
@@ -59,7 +45,7 @@ std::unique_ptr<Engine> make_engine(const std::string& backend, const std::strin
                                     const EngineSettings& settings) {
   const auto& reg = cpu_registry();
   auto it = reg.find(model);
-  if (it == reg.end()) throw InputError("unknown model \"" + model + "\"");
+  if (it == reg.end()) (void)model_info(model);  // throws, naming the known models
   if (backend == "cuda") {
     std::string why;
     if (!cuda_device_available(&why))

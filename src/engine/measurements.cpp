@@ -18,9 +18,9 @@
 #include "vitrify/analysis/measure_equilibration.hpp"
 #include "vitrify/analysis/measure_isf.hpp"
 #include "vitrify/core/error.hpp"
-#include "vitrify/engine/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/output.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 
@@ -45,7 +45,6 @@ json value_json(const BlockEstimate& e) {
 std::vector<SpeciesDef> resolve_species(const RunConfig& c, const ModelInfo& m,
                                         const std::vector<std::vector<double>>& bin_means) {
   std::vector<SpeciesDef> out;
-  auto name_of = [&](int t, int n) { return m.species_prefix(t) + std::to_string(n); };
   if (c.species.is_string() && c.species.get<std::string>() == "paper") return m.paper_species;
   if (c.species.is_string()) {  // auto
     for (int t = 0; t < m.n_types; ++t)
@@ -53,14 +52,14 @@ std::vector<SpeciesDef> resolve_species(const RunConfig& c, const ModelInfo& m,
         double best = 0;
         for (const auto& temp : bin_means)
           best = std::max(best, temp[t * kMaxSpeciesNeighbors + n]);
-        if (best > c.species_auto_threshold) out.push_back({name_of(t, n), t, n});
+        if (best > c.species_auto_threshold) out.push_back({m.species_name(t, n), t, n});
       }
     return out;
   }
   for (const auto& s : c.species) {
     const std::string name = s.get<std::string>();
     for (int t = 0; t < m.n_types; ++t) {
-      const std::string p = m.species_prefix(t);
+      const std::string& p = m.species_prefixes[t];
       if (name.compare(0, p.size(), p) == 0 &&
           name.find_first_not_of("0123456789", p.size()) == std::string::npos) {
         const int n = std::stoi(name.substr(p.size()));
@@ -357,7 +356,7 @@ class StandardSampler final : public ProductionSampler {
           if (bin_means[ti][t * kMaxSpeciesNeighbors + n] > bin_means[ti][best])
             best = t * kMaxSpeciesNeighbors + n;
         p.halves.push_back(
-            {"C(" + m_.species_prefix(t) + std::to_string(best % kMaxSpeciesNeighbors) + ")",
+            {"C(" + m_.species_name(t, best % kMaxSpeciesNeighbors) + ")",
              pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
       }
     }

@@ -26,7 +26,7 @@
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/initial.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/processes.hpp"
 #include "vitrify/io/checkpoint.hpp"
 #include "vitrify/io/output.hpp"

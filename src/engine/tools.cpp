@@ -8,7 +8,7 @@
 
 #include "kernels/integrate.hpp"
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/xyz.hpp"
 

@@ -15,7 +15,7 @@
 
 #include "kernels/integrate.hpp"
 #include "vitrify/core/error.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 namespace fs = std::filesystem;

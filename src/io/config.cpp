@@ -10,7 +10,7 @@
 
 #include "vitrify/core/error.hpp"
 #include "vitrify/default_config.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 namespace {
@@ -161,17 +161,23 @@ RunConfig parse_config(const json& j, const std::string& source) {
     if (!ok) in.fail(it.key(), "unknown key (see docs/CONFIG.md for the accepted keys)");
   }
   RunConfig c;
-  if (!in.has("model")) in.fail("model", "is required (binary3d or hump2d)");
+  if (!in.has("model")) {
+    std::string names;
+    for (const std::string& name : model_names()) names += (names.empty() ? "" : ", ") + name;
+    in.fail("model", "is required (" + names + ")");
+  }
   c.model = in.string("model", "");
   in.one_of("model", c.model, model_names());
   const ModelInfo& m = model_info(c.model);
 
-  const long n = in.integer("n_particles", 4096);
+  const long n = in.integer("n_particles", m.default_particles);
   in.at_least("n_particles", n, 2);
   if (n > 50'000'000) in.fail("n_particles", "is too large (at most 50000000)");
   c.n_particles = static_cast<int>(n);
-  if (c.model == "binary3d" && n % 2 != 0)
-    in.fail("n_particles", "must be even for binary3d (50:50 mixture), got " + std::to_string(n));
+  if (n % m.particle_multiple != 0)
+    in.fail("n_particles", "must be a multiple of " + std::to_string(m.particle_multiple) +
+                               " for " + c.model + " (exact composition), got " +
+                               std::to_string(n));
 
   c.ensemble = in.string("ensemble", m.default_ensemble);
   in.one_of("ensemble", c.ensemble, {"npt", "nvt", "nve"});
@@ -252,10 +258,13 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.at_least("threads", threads, 0);
   c.threads = static_cast<int>(threads);
 
+  c.species = m.default_species;
   if (in.has("species")) {
     const json& s = j.at("species");
     if (s.is_string()) {
       in.one_of("species", s.get<std::string>(), {"paper", "auto"});
+      if (s.get<std::string>() == "paper" && m.paper_species.empty())
+        in.fail("species", c.model + " has no species list from the paper: use \"auto\" or a list");
     } else if (s.is_array()) {
       if (s.empty()) in.fail("species", "must not be an empty list");
       std::set<std::string> names;
@@ -265,7 +274,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
         const std::string name = s[i].get<std::string>();
         bool valid = false;
         for (int t = 0; t < m.n_types && !valid; ++t) {
-          const std::string p = m.species_prefix(t);
+          const std::string& p = m.species_prefixes[t];
           if (name.size() > p.size() && name.compare(0, p.size(), p) == 0 &&
               name.find_first_not_of("0123456789", p.size()) == std::string::npos &&
               name.size() - p.size() <= 3)

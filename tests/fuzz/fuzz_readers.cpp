@@ -7,7 +7,7 @@
 #include <string>
 
 #include "vitrify/core/error.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/io/config.hpp"
 #include "vitrify/io/xyz.hpp"
 

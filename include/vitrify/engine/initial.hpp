@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 

@@ -2,7 +2,7 @@
 // Measurement helpers shared by the scan sampler and its tests.
 #include <vector>
 
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/io/config.hpp"
 
 namespace vitrify {

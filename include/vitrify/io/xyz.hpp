@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 

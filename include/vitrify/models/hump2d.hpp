@@ -1,5 +1,6 @@
 #pragma once
-// hump2d: one-component 2D "hump" model (SPEC.md section 1b), sigma = eps = 1.
+// hump2d: one-component 2D "hump" model, the paper's second model (docs/PHYSICS.md,
+// "Models"), sigma = eps = 1.
 //   r <= r0 = 2^(1/6):  U = r^-12 - r^-6 + 1/4 + h0
 //   r0 < r <= r*:       U = h0 P(x),  x = (r - r0)/(r* - r0),  P(x) = sum_k a_k x^k
 //   r > r* = 1.65:      U = 0
@@ -7,14 +8,14 @@
 // Sign convention as every evaluator: fscal = -(1/r) dU/dr, energy = U(r).
 #include "vitrify/core/hostdevice.hpp"
 #include "vitrify/core/real.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 
 struct Hump2d {
   static constexpr int dimension = 2;
   static constexpr int n_types = 1;
-  // Self-ISF: all particles, at k = 6.16 / sigma.
-  static constexpr double isf_k = 6.16;
+  static constexpr double r_star = 1.65;  // end of the hump: the interaction cutoff
   // Quasi-species radius: neighbours bound in front of the hump, r < r_hump = 1.32.
   static constexpr double r_hump = 1.32;
 
@@ -25,7 +26,7 @@ struct Hump2d {
   static Hump2d make() {
     Hump2d m{};
     m.r0 = real(1.122462048309373);  // 2^(1/6)
-    m.rstar = real(1.65);
+    m.rstar = real(r_star);
     m.h0 = real(0.75);
     const double c[8] = {1.0,
                          0.0,
@@ -70,9 +71,34 @@ struct Hump2d {
     return true;
   }
 
-  VT_HD real species_cutoff2(int, int) const { return rhump2; }
   VT_HD bool is_species_neighbor(real r2, int, int) const { return r2 < rhump2; }
-  VT_HD bool isf_particle(int) const { return true; }
+
+  static ModelInfo info() {
+    ModelInfo m;
+    m.name = "hump2d";
+    m.summary = "2D one-component hump model (the paper's NVT model)";
+    m.dimension = dimension;
+    m.n_types = n_types;
+    m.type_names = {"A"};
+    m.type_fractions = {1.0};
+    m.particle_multiple = 1;
+    m.species_prefixes = {"c"};
+    m.default_ensemble = "nvt";
+    m.default_particles = 4096;
+    m.default_density = 0.825;  // calibration: docs/VALIDATION.md
+    m.default_pressure = 1.0;
+    m.default_initial_density = 0.825;
+    m.default_species = "paper";
+    m.max_cutoff = r_star;
+    m.min_init_distance = 0.85;
+    m.isf_k = 6.16;  // all particles
+    m.isf_types = {0};
+    add_species_range(m.paper_species, "c", 0, 2, 6);
+    m.liquid_species = {"c2", "c5", "c6"};
+    m.reference_species = {"c2"};  // the paper's reference, i = 2
+    m.bond_energy_check = true;
+    return m;
+  }
 };
 
 }  // namespace vitrify

@@ -15,9 +15,9 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/initial.hpp"
-#include "vitrify/engine/model_info.hpp"
 #include "vitrify/models/binary3d.hpp"
 #include "vitrify/models/hump2d.hpp"
+#include "vitrify/models/model_info.hpp"
 #if defined(VITRIFY_HAVE_CUDA)
 #include "vitrify/engine/cuda_backend.hpp"
 #endif
@@ -179,8 +179,11 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
     for (int j = 0; j < s.n; ++j) {
       const long gj = static_cast<long>(r) * s.n + j;
       if (gj == g) continue;
-      const double rc2 = model.species_cutoff2(s.type[g], s.type[gj]);
-      if (std::fabs(test_util::distance2(s, r, g, gj) / rc2 - 1) < 1e-5) ++ambiguous;
+      const double d2 = test_util::distance2(s, r, g, gj);
+      const int ti = s.type[g], tj = s.type[gj];
+      if (model.is_species_neighbor(real(d2 * (1 - 1e-5)), ti, tj) !=
+          model.is_species_neighbor(real(d2 * (1 + 1e-5)), ti, tj))
+        ++ambiguous;
     }
     EXPECT_LE(std::abs(nc[g] - ng[g]), ambiguous)
         << "particle " << g << ": CPU " << nc[g] << " species neighbours, GPU " << ng[g];

@@ -17,7 +17,7 @@
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
 #include "vitrify/engine/initial.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/replica_engine.hpp"
 #include "vitrify/models/binary3d.hpp"
 #include "vitrify/models/hump2d.hpp"

@@ -9,7 +9,7 @@
 #include "kernels/integrate.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/initial.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 
 using namespace vitrify;
 

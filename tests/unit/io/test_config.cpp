@@ -90,7 +90,7 @@ TEST(Config, RejectsTooFewParticles) {
   expect_rejected(with(base_hump(), "n_particles", 1), {"\"n_particles\"", ">= 2"});
 }
 TEST(Config, RejectsOddNForBinary) {
-  expect_rejected(with(base_binary(), "n_particles", 513), {"\"n_particles\"", "even"});
+  expect_rejected(with(base_binary(), "n_particles", 513), {"\"n_particles\"", "multiple of 2"});
 }
 TEST(Config, RejectsHugeN) {
   expect_rejected(with(base_hump(), "n_particles", 1000000000), {"\"n_particles\"", "too large"});

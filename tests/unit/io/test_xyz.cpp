@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "vitrify/core/error.hpp"
-#include "vitrify/engine/model_info.hpp"
+#include "vitrify/models/model_info.hpp"
 #include "vitrify/io/xyz.hpp"
 
 using namespace vitrify;
