@@ -1,0 +1,643 @@
+#include "src/engine/scan_driver.hpp"
+
+#include <omp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "kernels/integrate.hpp"
+#include "vitrify/analysis/statmech.hpp"
+#include "vitrify/core/error.hpp"
+#include "vitrify/engine/initial.hpp"
+#include "vitrify/io/output.hpp"
+#include "vitrify/io/xyz.hpp"
+
+#ifdef VITRIFY_HAVE_CUDA
+#include "vitrify/engine/cuda_backend.hpp"  // select_cuda_device
+#endif
+
+namespace vitrify::scan_detail {
+namespace fs = std::filesystem;
+
+ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
+    : c_(c),
+      opt_(opt),
+      procs_(Processes::world()),
+      processes_(procs_.size()),
+      model_(model_info(c.model)),
+      replicas_(c.n_replicas()),
+      checkpoints_on_(c.checkpoint_interval > 0 || c.checkpoint_wall_seconds > 0),
+      stages_{{"melt", c.melt_steps, &melt_, &melt_, false, c.thermo_interval},
+              {"cool", c.cool_steps, &melt_, &target_, true, c.thermo_interval},
+              {"equilibrate", c.equilibration_steps, &target_, &target_, false, c.thermo_interval},
+              {"production", c.production_steps, &target_, &target_, false,
+               std::gcd(c.thermo_interval, c.sample_interval)}} {}
+
+void ScanDriver::run() {
+  setup();
+  SignalGuard signals(opt_.handle_signals);
+  start_checkpoint_clock();
+  run_stages();
+  finish();
+}
+
+// ---- setup ---------------------------------------------------------------------------------
+
+void ScanDriver::setup() {
+  start_run();
+  setup_engine();
+  open_outputs();
+}
+
+// The run directory (process 0), where the scan starts and this process's replicas.
+void ScanDriver::start_run() {
+  if (processes_ > replicas_)
+    throw InputError(std::to_string(processes_) + " processes for " + std::to_string(replicas_) +
+                     " replicas: every process needs at least one replica; use at most " +
+                     std::to_string(replicas_) + " processes");
+  if (c_.threads > 0) omp_set_num_threads(c_.threads);
+
+  // Process 0 writes every file: it starts the run directory and reads the checkpoint to
+  // resume, if any.
+  together(procs_, [&] {
+    if (!procs_.root()) return;
+    start_run_directory();
+    // A checkpoint in the output directory: resume it (same configuration), or refuse to
+    // overwrite a finished run; --force starts over.
+    if (opt_.force) {
+      remove_checkpoints(c_.output_dir);
+      return;
+    }
+    load_checkpoint();
+  });
+
+  // Every process learns where the scan starts and which replicas are left.
+  start_ = agree_on_start();
+  alive_ = start_.replicas;
+  dropped_ = start_.dropped;
+  if (processes_ > static_cast<int>(alive_.size()))
+    throw InputError(std::to_string(processes_) + " processes for the " +
+                     std::to_string(alive_.size()) +
+                     " replicas left in the checkpoint: resume with at most " +
+                     std::to_string(alive_.size()) + " processes");
+  local_ = share_of(alive_, procs_.rank(), processes_);
+  current_stage_ = start_.stage;
+  receive_share();
+}
+
+// The engine and its batch: the initial configurations, or this process's share of the
+// checkpoint.
+void ScanDriver::setup_engine() {
+  together(procs_, [&] { create_engine(); });
+  log_placement();
+  set_local_targets();
+  together(procs_, [&] { load_batch(); });
+  if (start_.resumed) {
+    step_ = start_.step;
+    if (procs_.root()) spdlog::info("resuming from {} at step {}", resume_path_, step_);
+  }
+}
+
+// The log header, config.resolved.json and replicas.csv.
+void ScanDriver::start_run_directory() const {
+  fs::create_directories(c_.output_dir);
+  spdlog::info(
+      "vitrify {}: model {} ({}D, {}), N = {}, {} replicas ({} temperatures x {}), "
+      "{} OpenMP threads{}, output {}",
+      VITRIFY_VERSION, c_.model, model_.dimension, c_.ensemble, c_.n_particles, replicas_,
+      c_.temperatures.size(), c_.copies_per_temperature, omp_get_max_threads(),
+      processes_ > 1 ? " per process, " + std::to_string(processes_) + " processes" : std::string(),
+      c_.output_dir);
+  write_json_atomic(c_.output_dir + "/config.resolved.json", to_json(c_));
+  std::ostringstream os;
+  os << "replica,temperature,copy,seed\n";
+  for (int r = 0; r < replicas_; ++r)
+    os << r << ',' << c_.replica_temperature(r) << ',' << r % c_.copies_per_temperature << ','
+       << replica_seed(c_.seed, r) << '\n';
+  write_text_atomic(c_.output_dir + "/replicas.csv", os.str());
+}
+
+void ScanDriver::load_checkpoint() {
+  resume_ = load_latest_checkpoint(c_.output_dir, &resume_path_);
+  if (resume_) check_checkpoint();
+}
+
+// InputError unless the checkpoint to resume belongs to this configuration and is unfinished.
+void ScanDriver::check_checkpoint() const {
+  const RunCheckpoint& k = *resume_;
+  require_same_config(k.config, to_json(c_), resume_path_);
+  if (k.finished && fs::exists(c_.output_dir + "/measurements.json"))
+    throw InputError(c_.output_dir + " holds a finished run (" + resume_path_ +
+                     " is marked finished and measurements.json exists); use --force to "
+                     "run it again");
+  if (k.thermo_bytes.size() != static_cast<std::size_t>(replicas_) ||
+      k.engine.state.n != c_.n_particles || k.stage < 0 || k.stage > 3)
+    throw InputError(resume_path_ + ": the saved batch does not match the configuration");
+  // The batch and the dropped replicas together are every replica, once.
+  std::vector<bool> seen(replicas_, false);
+  for (int r : k.replicas) seen[r] = true;
+  for (const auto& j : k.dropped) {
+    const DroppedReplica d = DroppedReplica::from_json(j, resume_path_);
+    if (d.replica < 0 || d.replica >= replicas_ || seen[d.replica])
+      throw InputError(resume_path_ + ": dropped replica " + std::to_string(d.replica) +
+                       " is out of range or still in the batch");
+    seen[d.replica] = true;
+  }
+}
+
+ScanStart ScanDriver::agree_on_start() const {
+  nlohmann::json start;
+  if (procs_.root()) {
+    const std::optional<RunCheckpoint>& resume = resume_;
+    std::vector<int> all(replicas_);
+    std::iota(all.begin(), all.end(), 0);
+    start = {{"resume", resume.has_value()},
+             {"stage", resume ? resume->stage : 0},
+             {"stage_done", resume ? resume->stage_done : 0L},
+             {"step", resume ? resume->step : 0L},
+             {"replicas", resume ? resume->replicas : all},
+             {"dropped", resume ? resume->dropped : nlohmann::json::array()}};
+  }
+  if (processes_ > 1) start = nlohmann::json::from_cbor(procs_.broadcast(cbor_bytes(start)));
+  ScanStart s;
+  s.resumed = start.at("resume").get<bool>();
+  s.stage = start.at("stage").get<int>();
+  s.stage_done = start.at("stage_done").get<long>();
+  s.step = start.at("step").get<long>();
+  s.replicas = start.at("replicas").get<std::vector<int>>();
+  for (const auto& j : start.at("dropped")) s.dropped.push_back(DroppedReplica::from_json(j, ""));
+  return s;
+}
+
+// This process's part of the checkpoint: the whole of it with one process; otherwise process 0
+// splits it by replica and sends each process its share.
+void ScanDriver::receive_share() {
+  if (!start_.resumed) return;
+  if (processes_ == 1) {
+    part_ = &*resume_;
+    return;
+  }
+  std::vector<std::string> shares;
+  together(procs_, [&] {
+    if (!procs_.root()) return;
+    for (int k = 0; k < processes_; ++k)
+      shares.push_back(encode_checkpoint(share_of_checkpoint(k)));
+  });
+  const std::string mine = procs_.scatter(shares);
+  together(procs_, [&] { received_ = decode_checkpoint(mine, "the share of this process"); });
+  part_ = &*received_;
+}
+
+RunCheckpoint ScanDriver::share_of_checkpoint(int process) const {
+  const RunCheckpoint& resume = *resume_;
+  RunCheckpoint sub;
+  sub.config = resume.config;
+  sub.stage = resume.stage;
+  sub.stage_done = resume.stage_done;
+  sub.step = resume.step;
+  sub.replicas = share_of(alive_, process, processes_);
+  const long a = static_cast<long>(alive_.size());
+  std::vector<int> indices(sub.replicas.size());
+  std::iota(indices.begin(), indices.end(), static_cast<int>(a * process / processes_));
+  sub.engine = select_replicas(resume.engine, indices);
+  sub.sampler = select_sampler_state(resume.sampler, sub.replicas, resume_path_);
+  return sub;
+}
+
+void ScanDriver::create_engine() {
+#ifdef VITRIFY_HAVE_CUDA
+  // One GPU per process on a node (round robin when there are more processes than GPUs).
+  if (processes_ > 1 && c_.backend != "cpu") select_cuda_device(procs_.local_rank());
+#endif
+  engine_ = make_engine(c_.backend, c_.model, engine_settings(c_));
+}
+
+// Process 0 logs the backend and, with several processes, where each runs.
+void ScanDriver::log_placement() const {
+  std::ostringstream where;
+  where << "process " << procs_.rank() << " on " << procs_.node_name() << ": replicas "
+        << local_.front() << ".." << local_.back() << ", backend " << engine_->backend_name()
+        << " (" << engine_->device_name() << ")";
+  const std::vector<std::string> all = procs_.gather(where.str());
+  if (procs_.root()) {
+    spdlog::info("backend: {}", engine_->backend_name());
+    if (processes_ > 1)
+      for (const auto& line : all) spdlog::info("{}", line);
+  }
+}
+
+void ScanDriver::set_local_targets() {
+  melt_.assign(local_.size(), c_.melt_temperature);
+  target_.resize(local_.size());
+  for (std::size_t b = 0; b < local_.size(); ++b) target_[b] = c_.replica_temperature(local_[b]);
+  pressure_.assign(local_.size(), c_.pressure);
+}
+
+// The batch: from the checkpoint, or the initial configurations.
+void ScanDriver::load_batch() {
+  engine_->set_targets(melt_, melt_, pressure_);
+  if (part_) {
+    engine_->load_state(part_->engine);
+  } else {
+    engine_->set_state(initial_batch(c_, local_));
+  }
+}
+
+// The thermo files (process 0), the sampler, the progress report and, on a fresh start, the
+// first thermo row.
+void ScanDriver::open_outputs() {
+  together(procs_, [&] {
+    if (procs_.root())
+      thermo_.open(c_.output_dir + "/thermo", replicas_, c_.ensemble == "npt", c_.pressure,
+                   model_.dimension, resume_ ? &resume_->thermo_bytes : nullptr);
+  });
+  sampler_ = opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
+
+  const long total = c_.melt_steps + c_.cool_steps + c_.equilibration_steps + c_.production_steps;
+  progress_.emplace(total, static_cast<long>(alive_.size()) * c_.n_particles,
+                    opt_.progress && procs_.root(), c_.progress_interval, step_);
+
+  if (!start_.resumed) {
+    observe();
+    together(procs_, [&] {
+      if (procs_.root()) thermo_.write("melt", 0, 0.0, obs_, alive_, c_.n_particles);
+    });
+  }
+}
+
+void ScanDriver::start_checkpoint_clock() {
+  next_checkpoint_ = c_.checkpoint_interval > 0
+                         ? (step_ / c_.checkpoint_interval + 1) * c_.checkpoint_interval
+                         : 0;
+  last_checkpoint_time_ = std::chrono::steady_clock::now();
+  last_checkpoint_step_ = start_.resumed ? step_ : -1;
+}
+
+// ---- stages --------------------------------------------------------------------------------
+
+void ScanDriver::run_stages() {
+  for (int si = start_.stage; si < static_cast<int>(stages_.size()); ++si) {
+    if (si == kProduction) begin_production();
+    run_stage(si, start_.resumed && si == start_.stage ? start_.stage_done : 0);
+  }
+}
+
+void ScanDriver::begin_production() {
+  together(procs_, [&] {
+    sampler_->begin(*engine_, local_);
+    if (part_ && start_.stage == kProduction) restore_sampler();
+  });
+  sampling_ = true;
+}
+
+// The sampler state of a checkpoint taken during production.
+void ScanDriver::restore_sampler() {
+  if (part_->sampler.is_null())
+    throw InputError(resume_path_ +
+                     ": the checkpoint holds no sampler state, so its "
+                     "production stage cannot be resumed (use --force to start over)");
+  try {
+    sampler_->load_state(part_->sampler);
+  } catch (const nlohmann::json::exception& e) {
+    // A checksum-valid file whose sampler state does not have the expected shape.
+    throw InputError(resume_path_ + ": malformed sampler state: " + e.what());
+  }
+}
+
+// Runs stage `si` from `done` steps in blocks.
+void ScanDriver::run_stage(int si, long done) {
+  const ScanStage& st = stages_[si];
+  if (st.steps <= 0) return;
+  current_stage_ = si;
+  together(procs_, [&] { apply_stage_targets(); });
+  if (procs_.root())
+    spdlog::info("stage {}: {} steps{}", st.name, st.steps,
+                 done > 0 ? " (resumed after " + std::to_string(done) + ")" : std::string());
+  while (done < st.steps) done = run_block(si, done);
+  together(procs_, [&] {
+    if (procs_.root()) thermo_.flush();
+  });
+}
+
+// One block: the steps, then thermo rows (with the non-finite check), samples, progress,
+// checkpoints and the stop requests.
+long ScanDriver::run_block(int si, long done) {
+  const ScanStage& st = stages_[si];
+  const long n = std::min(st.block, st.steps - done);
+  const double rb = st.ramp ? double(done + 1) / st.steps : 1.0;
+  const double re = st.ramp ? double(done + n) / st.steps : 1.0;
+  done += n;
+  step_ += n;
+  together(procs_, [&] {
+    if (!local_.empty()) engine_->run(n, rb, re);
+    inject_nan();
+  });
+  if (step_ % c_.thermo_interval == 0 || done == st.steps) write_thermo_rows(st.name);
+  if (si == kProduction && done % c_.sample_interval == 0) sample(done);
+  progress_->update(step_, st.name);
+  const BlockRequests requests = block_requests();
+  if (requests.checkpoint) checkpoint_block(si, done);
+  if (requests.stop) stop(st, requests);
+  return done;
+}
+
+void ScanDriver::apply_stage_targets() {
+  const ScanStage& st = stages_[current_stage_];
+  if (!local_.empty()) engine_->set_targets(*st.t0, *st.t1, pressure_);
+}
+
+// The stop and checkpoint requests of every process.
+BlockRequests ScanDriver::block_requests() const {
+  std::uint32_t flags = 0;
+  if (stop_signal() == SIGINT) flags |= kSigint;
+  if (stop_signal() == SIGTERM) flags |= kSigterm;
+  if (c_.checkpoint_wall_seconds > 0 &&
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_time_)
+              .count() >= c_.checkpoint_wall_seconds)
+    flags |= kWallClockDue;
+  flags = procs_.any(flags);
+  BlockRequests r;
+  r.stop = (flags & (kSigint | kSigterm)) != 0 ||
+           (opt_.stop_after_step > 0 && step_ >= opt_.stop_after_step);
+  const bool due =
+      (c_.checkpoint_interval > 0 && step_ >= next_checkpoint_) || (flags & kWallClockDue) != 0;
+  r.checkpoint = r.stop || due;
+  r.why = (flags & kSigint) ? "SIGINT" : (flags & kSigterm) ? "SIGTERM" : "the step limit";
+  return r;
+}
+
+void ScanDriver::stop(const ScanStage& st, const BlockRequests& requests) const {
+  throw ScanInterrupted("stopped by " + requests.why + " at step " + std::to_string(step_) + " (" +
+                        st.name + "); checkpoint written to " + checkpoint_path(c_.output_dir) +
+                        ": run the same configuration again to resume");
+}
+
+// ---- observables, thermo rows and samples --------------------------------------------------
+
+void ScanDriver::observe() {
+  std::vector<double> mine;
+  together(procs_, [&] {
+    if (!local_.empty()) engine_->observables(mine);
+  });
+  if (processes_ == 1) {
+    obs_ = std::move(mine);
+    return;
+  }
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double));
+  obs_.clear();
+  for (const std::string& p : procs_.all_gather(bytes)) {
+    const std::size_t at = obs_.size();
+    obs_.resize(at + p.size() / sizeof(double));
+    std::memcpy(obs_.data() + at, p.data(), p.size());
+  }
+}
+
+// One thermo row per remaining replica, after the non-finite check.
+void ScanDriver::write_thermo_rows(const std::string& stage) {
+  observe();
+  check_replicas(stage);
+  together(procs_, [&] {
+    if (procs_.root()) thermo_.write(stage, step_, step_ * c_.dt, obs_, alive_, c_.n_particles);
+  });
+}
+
+void ScanDriver::sample(long production_step) {
+  together(procs_, [&] { sampler_->sample(production_step, *engine_); });
+}
+
+// ---- failures ------------------------------------------------------------------------------
+
+FiniteCheck ScanDriver::check_finite() const {
+  FiniteCheck check;
+  for (std::size_t k = 0; k < alive_.size(); ++k) {
+    const double* o = &obs_[k * kernels::kObsCount];
+    bool finite = true;
+    for (int q = 0; q < kernels::kObsCount; ++q) finite = finite && std::isfinite(o[q]);
+    if (finite) {
+      check.kept.push_back(alive_[k]);
+      check.kept_obs.insert(check.kept_obs.end(), o, o + kernels::kObsCount);
+    } else {
+      check.failed.push_back(alive_[k]);
+    }
+  }
+  return check;
+}
+
+// Every replica's observables must be finite: a replica that is not stops the run, or with
+// on_failure "drop" leaves it (the others continue exactly as they would have: replicas are
+// independent, and the engine resumes the survivors from its own saved state).
+void ScanDriver::check_replicas(const std::string& stage) {
+  FiniteCheck check = check_finite();
+  if (check.failed.empty()) return;
+  if (c_.on_failure == "stop")
+    throw SimulationError(describe_failure(check.failed.front(), stage) + failure_note());
+  for (int r : check.failed) {
+    dropped_.push_back(
+        {r, c_.replica_temperature(r), stage, step_, "non-finite observables (NaN or infinity)"});
+    if (procs_.root())
+      spdlog::warn("{}: dropped (on_failure \"drop\"), {} replicas continue",
+                   describe_failure(r, stage), check.kept.size());
+  }
+  if (check.kept.empty())
+    throw SimulationError("every replica has failed (on_failure \"drop\"), the last: " +
+                          describe_failure(check.failed.back(), stage) + failure_note());
+  alive_ = check.kept;
+  obs_ = check.kept_obs;
+  together(procs_, [&] { drop_from_batch(check.failed); });
+}
+
+// The failed replicas leave this process's batch (the engine keeps the others from its saved
+// state) and its sampler.
+void ScanDriver::drop_from_batch(const std::vector<int>& failed) {
+  std::vector<int> keep, leave;  // batch indices
+  for (std::size_t b = 0; b < local_.size(); ++b)
+    (std::count(failed.begin(), failed.end(), local_[b]) ? leave : keep)
+        .push_back(static_cast<int>(b));
+  if (leave.empty()) return;
+  if (!keep.empty()) {
+    EngineCheckpoint state;
+    engine_->save_state(state);
+    engine_->load_state(select_replicas(state, keep));
+  }
+  if (sampling_)
+    for (auto b = leave.rbegin(); b != leave.rend(); ++b) sampler_->drop(*b);
+  std::vector<int> left;
+  for (int b : keep) left.push_back(local_[b]);
+  local_ = left;
+  set_local_targets();
+  apply_stage_targets();
+}
+
+std::string ScanDriver::describe_failure(int replica, const std::string& stage) const {
+  return "replica " + std::to_string(replica) +
+         " (T = " + std::to_string(c_.replica_temperature(replica)) +
+         ") became non-finite during " + stage + " at step " + std::to_string(step_);
+}
+
+std::string ScanDriver::failure_note() const {
+  if (last_checkpoint_step_ < 0) return "";
+  return "; the last good checkpoint (step " + std::to_string(last_checkpoint_step_) +
+         ") is kept in " + checkpoint_path(c_.output_dir);
+}
+
+// The test hook ScanOptions::inject_nan_replica.
+void ScanDriver::inject_nan() {
+  if (opt_.inject_nan_replica < 0 || injected_ || step_ < opt_.inject_nan_step) return;
+  injected_ = true;
+  const auto it = std::find(local_.begin(), local_.end(), opt_.inject_nan_replica);
+  if (it == local_.end()) return;
+  const std::size_t n = c_.n_particles, b = it - local_.begin();
+  EngineCheckpoint state;
+  engine_->save_state(state);
+  for (auto* v : {&state.state.vx, &state.state.vy, &state.state.vz})
+    std::fill(v->begin() + b * n, v->begin() + (b + 1) * n, std::numeric_limits<real>::quiet_NaN());
+  engine_->load_state(state);
+  apply_stage_targets();
+}
+
+// ---- checkpoints ---------------------------------------------------------------------------
+
+// Every process's batch (and sampler state), joined on process 0 in the order of alive_.
+RunCheckpoint ScanDriver::gather_run(bool with_sampler) {
+  RunCheckpoint mine;
+  together(procs_, [&] {
+    if (!local_.empty()) engine_->save_state(mine.engine);
+    mine.replicas = local_;
+    if (with_sampler) mine.sampler = sampler_->save_state();
+  });
+  if (processes_ == 1) return mine;
+  const std::vector<std::string> parts = procs_.gather(encode_checkpoint(mine));
+  RunCheckpoint all;
+  together(procs_, [&] {
+    if (procs_.root()) all = join_parts(parts);
+  });
+  return all;
+}
+
+RunCheckpoint ScanDriver::join_parts(const std::vector<std::string>& parts) const {
+  RunCheckpoint all;
+  std::vector<EngineCheckpoint> engines;
+  std::vector<nlohmann::json> samplers;
+  for (int k = 0; k < processes_; ++k) {
+    RunCheckpoint d = decode_checkpoint(parts[k], "the state of process " + std::to_string(k));
+    all.replicas.insert(all.replicas.end(), d.replicas.begin(), d.replicas.end());
+    engines.push_back(std::move(d.engine));
+    samplers.push_back(std::move(d.sampler));
+  }
+  all.engine = join_replicas(engines);
+  all.sampler = join_sampler_states(samplers);
+  return all;
+}
+
+// Process 0 writes a gathered state as the checkpoint.
+void ScanDriver::write_gathered(RunCheckpoint& k, int stage, long done, bool finished) {
+  together(procs_, [&] {
+    if (!procs_.root()) return;
+    thermo_.flush();
+    k.config = to_json(c_);
+    k.stage = stage;
+    k.stage_done = done;
+    k.step = step_;
+    k.finished = finished;
+    k.thermo_bytes = thermo_.bytes;
+    k.dropped = nlohmann::json::array();
+    for (const auto& d : dropped_) k.dropped.push_back(d.to_json());
+    write_checkpoint(c_.output_dir, k);
+    spdlog::debug("checkpoint at step {}", step_);
+  });
+  last_checkpoint_time_ = std::chrono::steady_clock::now();
+  last_checkpoint_step_ = step_;
+  if (c_.checkpoint_interval > 0)
+    next_checkpoint_ = (step_ / c_.checkpoint_interval + 1) * c_.checkpoint_interval;
+}
+
+// The checkpoint of a block boundary. A checkpoint never holds a non-finite state.
+void ScanDriver::checkpoint_block(int si, long done) {
+  observe();
+  check_replicas(stages_[si].name);
+  RunCheckpoint k = gather_run(sampling_);
+  write_gathered(k, si, done, false);
+}
+
+// ---- outputs -------------------------------------------------------------------------------
+
+// Process 0 writes the measurements (the samplers of all processes joined), the final
+// configurations, the analysis and the final checkpoint.
+void ScanDriver::finish() {
+  RunCheckpoint final_state = gather_run(true);
+  together(procs_, [&] {
+    if (procs_.root()) write_outputs(final_state);
+  });
+  // The final checkpoint marks the run finished (a later `vitrify run` of it needs --force).
+  if (checkpoints_on_) {
+    write_gathered(final_state, kProduction, c_.production_steps, true);
+  } else {
+    together(procs_, [&] {
+      if (procs_.root()) remove_checkpoints(c_.output_dir);
+    });
+  }
+}
+
+void ScanDriver::write_outputs(const RunCheckpoint& final_state) {
+  write_measurements(final_state.sampler);
+  write_snapshots(final_state);
+  log_summary(final_state);
+  if (c_.analyze) analyze();
+}
+
+void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
+  if (processes_ == 1) {
+    sampler_->finish(c_.output_dir, dropped_);
+  } else {
+    std::unique_ptr<ProductionSampler> all =
+        opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
+    all->load_state(sampler_state);
+    all->finish(c_.output_dir, dropped_);
+  }
+}
+
+void ScanDriver::write_snapshots(const RunCheckpoint& final_state) const {
+  const BatchState& state = final_state.engine.state;
+  fs::create_directories(c_.output_dir + "/snapshots");
+  for (std::size_t b = 0; b < final_state.replicas.size(); ++b) {
+    const int r = final_state.replicas[b];
+    std::ostringstream os;
+    write_xyz(os, state, static_cast<int>(b), model_,
+              "Time=" + std::to_string(step_ * c_.dt) +
+                  " T=" + std::to_string(c_.replica_temperature(r)));
+    write_text_atomic(replica_file(c_.output_dir + "/snapshots", r, ".xyz"), os.str());
+  }
+}
+
+void ScanDriver::log_summary(const RunCheckpoint& final_state) const {
+  long builds = 0;
+  for (int b : final_state.engine.rebuild_count) builds += b;
+  spdlog::info("done: {} steps, {} neighbour-list builds over {} replicas", step_, builds,
+               final_state.replicas.size());
+  if (!dropped_.empty())
+    spdlog::warn(
+        "{} of {} replicas were dropped after numerical failures (measurements.json, "
+        "\"dropped_replicas\")",
+        dropped_.size(), replicas_);
+}
+
+// An analysis that cannot run (e.g. fewer than three temperatures) does not fail the scan:
+// the measurements are on disk and `vitrify analyze` can be rerun with other options.
+void ScanDriver::analyze() const {
+  try {
+    analysis::analyze_file(c_.output_dir + "/measurements.json", c_.output_dir,
+                           analysis::AnalyzeOptions{});
+    spdlog::info("wrote {}/analysis.json", c_.output_dir);
+  } catch (const InputError& e) {
+    spdlog::warn("analysis skipped: {}", e.what());
+  }
+}
+
+}  // namespace vitrify::scan_detail
