@@ -1,5 +1,6 @@
 #pragma once
-// Per-particle term of the self-intermediate scattering function (SPEC.md section 2),
+// Per-particle term of the self-intermediate scattering function
+// (docs/PHYSICS.md, "Measurements"),
 //   F_k(t) = < (1/M) sum_p cos(k . d_p) >,   d_p = [r_p(t) - r_p(0)] - [R(t) - R(0)],
 // R the centre of mass of the M selected particles. The average over wave-vector directions
 // of modulus k is taken exactly (the limit of infinitely many directions):

@@ -1,4 +1,4 @@
-// The standard measurements of a temperature scan (SPEC.md section 2): quasi-species
+// The standard measurements of a temperature scan (docs/PHYSICS.md, "Measurements"): quasi-species
 // concentrations, per-species energies, thermodynamics and the self-ISF, sampled every
 // sample_interval steps of production, block-averaged with blocks longer than tau_alpha,
 // pooled over the replicas of each temperature, checked for equilibration, and written as

@@ -1,7 +1,7 @@
 #pragma once
 // Statistics of time series of scalar observables sampled at a fixed interval during
-// production (SPEC.md section 2): mean and standard error of the mean by block averaging,
-// the Flyvbjerg-Petersen blocking analysis, pooling of independent replicas and the
+// production (docs/PHYSICS.md, "Measurements"): mean and standard error of the mean by block
+// averaging, the Flyvbjerg-Petersen blocking analysis, pooling of independent replicas and the
 // "two halves of production agree" check.
 //
 // Conventions. Lengths of blocks are counted in samples (the caller converts a time such as

@@ -1,8 +1,8 @@
 #pragma once
-// Equilibration verdict of one state point (SPEC.md section 2): production must last at least
-// `required_multiple` tau_alpha (default 100) and the two halves of production must agree
-// within errors for every checked observable. A negative verdict carries human-readable
-// reasons; a state point is flagged, never silently used.
+// Equilibration verdict of one state point (docs/PHYSICS.md, "Measurements"): production must
+// last at least `required_multiple` tau_alpha (default 100) and the two halves of production
+// must agree within errors for every checked observable. A negative verdict carries
+// human-readable reasons; a state point is flagged, never silently used.
 #include <string>
 #include <vector>
 

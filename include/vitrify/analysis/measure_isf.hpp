@@ -1,6 +1,6 @@
 #pragma once
 // Self-intermediate scattering function with a multiple-tau (block-logarithmic) scheme in
-// bounded memory, and the alpha-relaxation time (SPEC.md section 2).
+// bounded memory, and the alpha-relaxation time (docs/PHYSICS.md, "Measurements").
 //
 //   F_k(t) = < (1/M) sum_p <cos(k . d_p(t0, t0 + t))>_directions >_origins t0
 //   d_p = [r_p(t0 + t) - r_p(t0)] - [R(t0 + t) - R(t0)],  R = centre of mass of the M particles

@@ -1,7 +1,7 @@
 #pragma once
-// Extended XYZ snapshots (SPEC.md section 1c): line 1 the particle count; line 2
-// Lattice="Lx 0 0 0 Ly 0 0 0 Lz" Properties=species:S:1:pos:R:3[...] pbc="T T T"; then one
-// particle per line. Orthogonal boxes only; positions are wrapped into the box on reading.
+// Extended XYZ snapshots (docs/PHYSICS.md, "Configuration files"): line 1 the particle count;
+// line 2 Lattice="Lx 0 0 0 Ly 0 0 0 Lz" Properties=species:S:1:pos:R:3[...] pbc="T T T"; then
+// one particle per line. Orthogonal boxes only; positions are wrapped into the box on reading.
 #include <iosfwd>
 #include <string>
 #include <vector>

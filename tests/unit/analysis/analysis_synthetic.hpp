@@ -189,7 +189,8 @@ inline nlohmann::json make_measurements(const SyntheticModel& s, unsigned seed) 
   return doc;
 }
 
-// The paper's Table II hump2d model (SPEC.md section 1b), NVT, 0.1 <= T <= 0.5.
+// The paper's Table II hump2d model (docs/PHYSICS.md, "Statistical mechanics"), NVT,
+// 0.1 <= T <= 0.5.
 inline SyntheticModel hump2d_table2() {
   SyntheticModel s;
   const double h[5] = {0.0, -0.545053, -0.564547, -0.411079, -0.217412};

@@ -22,7 +22,8 @@ double force(const M& m, double r, int ti = 0, int tj = 0) {  // -dU/dr
   return m.evaluate(real(r * r), ti, tj, f, e) ? double(f) * r : 0.0;
 }
 
-// The same potentials written out in double, straight from SPEC.md, as an independent oracle.
+// The same potentials written out in double, straight from docs/PHYSICS.md ("Models"), as an
+// independent oracle.
 double binary_u(double r, double s) {
   const double rc = std::sqrt(8.0 / 6.0) * s;
   if (r > rc) return 0;
