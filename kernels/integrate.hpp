@@ -1,6 +1,6 @@
 #pragma once
-// Velocity-Verlet integration with a Berendsen thermostat and an isotropic Berendsen
-// barostat, as kernel bodies. All masses are 1.
+// Velocity-Verlet integration with the run's thermostat and barostat (kernels/ensemble.hpp),
+// as kernel bodies. All masses are 1.
 //
 // One step:  ScaleBoxes (NPT: L *= mu of the previous step) -> KickDrift (v += dt/2 f;
 //            x = mu x + dt v; wrap) -> neighbour update -> forces -> Kick (v += dt/2 f)
@@ -9,28 +9,15 @@
 // The barostat's scaling is applied at the start of the next step, before the forces are
 // computed, so that at the end of every step positions, box, forces, energies and the
 // pressure all describe the same configuration.
-// Thermostat: lambda = sqrt(1 + dt/tau_T (T0/T - 1)), T = 2K/(d(N-1)).
-// Barostat:   mu = [1 - dt/tau_p (p0 - p)/B]^(1/d), box and positions scaled by mu,
-//             p = (2K + W)/(d V) with W = sum_pairs r.f (B: bulk modulus).
+// T = 2K/(d(N-1)), p = (2K + W)/(d V) with W = sum_pairs r.f; the thermostat gives the
+// velocity scale lambda, the barostat the length scale mu (box and positions scaled by mu).
 #include <math.h>
 
 #include "kernels/batch.hpp"
+#include "kernels/ensemble.hpp"
+#include "vitrify/core/observables.hpp"
 
 namespace vitrify::kernels {
-
-// Per-replica thermodynamic state after a step (double precision).
-// Layout of ReplicaObservables::values[r*kObsCount + q].
-enum ObservableIndex : int {
-  kObsKinetic = 0,  // K, total kinetic energy
-  kObsPotential,    // U, total potential energy
-  kObsVirial,       // W = sum over pairs of r.f
-  kObsTemperature,  // 2K/(d(N-1))
-  kObsPressure,     // (2K + W)/(d V)
-  kObsVolume,       // V
-  kObsLambda,       // thermostat velocity scale applied after this step
-  kObsMu,           // barostat length scale applied after this step
-  kObsCount
-};
 
 struct KickDrift {
   BatchView b;
@@ -104,19 +91,9 @@ struct ReplicaPartialSums {
   }
 };
 
-struct ThermostatParams {
-  int enabled;
-  real tau;  // coupling time
-};
-struct BarostatParams {
-  int enabled;
-  real tau;           // coupling time
-  real bulk_modulus;  // B
-};
-
-// Sums the chunk partials of each replica, computes T and p and the Berendsen scale factors
-// (applied by ScaleVelocities now and by ScaleBoxes/KickDrift at the next step). Target
-// temperature: t_start + ramp * (t_end - t_start).
+// Sums the chunk partials of each replica, computes T and p and asks the ensemble components
+// for their scale factors (applied by ScaleVelocities now and by ScaleBoxes/KickDrift at the
+// next step). Target temperature: t_start + ramp * (t_end - t_start).
 struct FinishStep {
   BatchView b;
   int chunks;
@@ -127,8 +104,8 @@ struct FinishStep {
   const real* p_target;
   real ramp;
   real dt;
-  ThermostatParams thermostat;
-  BarostatParams barostat;
+  Thermostat thermostat;
+  Barostat barostat;
   VT_HD void operator()(int r) const {
     double k = 0, u = 0, w = 0;
     for (int c = 0; c < chunks; ++c) {
@@ -140,26 +117,22 @@ struct FinishStep {
     const int d = b.dim;
     double vol = b.box[3 * r] * double(b.box[3 * r + 1]);
     if (d == 3) vol *= b.box[3 * r + 2];
-    const double temp = 2.0 * k / (double(d) * (b.n - 1));
-    const double press = (2.0 * k + w) / (double(d) * vol);
-    double lambda = 1.0, mu = 1.0;
-    if (thermostat.enabled && temp > 0) {
-      const double target = t_start[r] + double(ramp) * (t_end[r] - t_start[r]);
-      double f = 1.0 + double(dt) / thermostat.tau * (target / temp - 1.0);
-      if (f < 0.0) f = 0.0;
-      lambda = sqrt(f);
-    }
-    if (barostat.enabled) {
-      double f = 1.0 - double(dt) / barostat.tau * (p_target[r] - press) / barostat.bulk_modulus;
-      if (f < 0.5) f = 0.5;  // guards a blown-up replica from a negative volume
-      mu = pow(f, 1.0 / d);
-    }
+    StepTotals totals;
+    totals.kinetic = k;
+    totals.temperature = 2.0 * k / (double(d) * (b.n - 1));
+    totals.pressure = (2.0 * k + w) / (double(d) * vol);
+    totals.volume = vol;
+    totals.dim = d;
+    totals.replica = r;
+    const double target = t_start[r] + double(ramp) * (t_end[r] - t_start[r]);
+    const double lambda = thermostat.velocity_scale(totals, target, dt);
+    const double mu = barostat.length_scale(totals, p_target[r], dt);
     double* o = &obs[static_cast<long>(r) * kObsCount];
     o[kObsKinetic] = k;
     o[kObsPotential] = 0.5 * u;
     o[kObsVirial] = w;
-    o[kObsTemperature] = temp;
-    o[kObsPressure] = press;
+    o[kObsTemperature] = totals.temperature;
+    o[kObsPressure] = totals.pressure;
     o[kObsVolume] = vol;
     o[kObsLambda] = lambda;
     o[kObsMu] = mu;

@@ -13,7 +13,7 @@
 #include <map>
 #include <sstream>
 
-#include "kernels/integrate.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/analysis/measure_blocking.hpp"
 #include "vitrify/analysis/measure_equilibration.hpp"
 #include "vitrify/analysis/measure_isf.hpp"
@@ -119,12 +119,12 @@ class StandardSampler final : public ProductionSampler {
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int r = 0; r < R_; ++r) {
-      const double* o = &obs_[static_cast<std::size_t>(r) * kernels::kObsCount];
-      const double v = o[kernels::kObsVolume] / N_;
-      const double u = o[kernels::kObsPotential] / N_;
+      const double* o = &obs_[static_cast<std::size_t>(r) * kObsCount];
+      const double v = o[kObsVolume] / N_;
+      const double u = o[kObsPotential] / N_;
       double vals[kScalarCount];
-      vals[kT] = o[kernels::kObsTemperature];
-      vals[kP] = o[kernels::kObsPressure];
+      vals[kT] = o[kObsTemperature];
+      vals[kP] = o[kObsPressure];
       vals[kU] = u;
       vals[kV] = v;
       vals[kH] = u + c_.pressure * v;

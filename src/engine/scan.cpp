@@ -4,6 +4,7 @@
 
 #include "src/engine/scan_driver.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/engine/ensemble.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/models/model_info.hpp"
 
@@ -16,6 +17,10 @@ EngineSettings engine_settings(const RunConfig& c) {
   s.ensemble = c.ensemble == "npt"   ? Ensemble::kNPT
                : c.ensemble == "nvt" ? Ensemble::kNVT
                                      : Ensemble::kNVE;
+  for (const auto& t : thermostats())
+    if (c.thermostat == t.name) s.thermostat = t.kind;
+  for (const auto& b : barostats())
+    if (c.barostat == b.name) s.barostat = b.kind;
   s.thermostat_tau = c.thermostat_tau;
   s.barostat_tau = c.barostat_tau;
   s.bulk_modulus = c.bulk_modulus;

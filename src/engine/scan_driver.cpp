@@ -12,7 +12,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "kernels/integrate.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/initial.hpp"
@@ -417,12 +417,12 @@ void ScanDriver::sample(long production_step) {
 FiniteCheck ScanDriver::check_finite() const {
   FiniteCheck check;
   for (std::size_t k = 0; k < alive_.size(); ++k) {
-    const double* o = &obs_[k * kernels::kObsCount];
+    const double* o = &obs_[k * kObsCount];
     bool finite = true;
-    for (int q = 0; q < kernels::kObsCount; ++q) finite = finite && std::isfinite(o[q]);
+    for (int q = 0; q < kObsCount; ++q) finite = finite && std::isfinite(o[q]);
     if (finite) {
       check.kept.push_back(alive_[k]);
-      check.kept_obs.insert(check.kept_obs.end(), o, o + kernels::kObsCount);
+      check.kept_obs.insert(check.kept_obs.end(), o, o + kObsCount);
     } else {
       check.failed.push_back(alive_[k]);
     }
@@ -618,7 +618,7 @@ void ScanDriver::write_snapshots(const RunCheckpoint& final_state) const {
 
 void ScanDriver::log_summary(const RunCheckpoint& final_state) const {
   long builds = 0;
-  for (int b : final_state.engine.rebuild_count) builds += b;
+  for (int b : final_state.engine.arrays.at("rebuild_count").as<int>()) builds += b;
   spdlog::info("done: {} steps, {} neighbour-list builds over {} replicas", step_, builds,
                final_state.replicas.size());
   if (!dropped_.empty())

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "kernels/integrate.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/output.hpp"
@@ -111,12 +111,12 @@ void ThermoWriter::put(std::size_t r, const std::string& row) {
 void ThermoWriter::write(const std::string& stage, long step, double time,
                          const std::vector<double>& obs, const std::vector<int>& replicas, int n) {
   for (std::size_t k = 0; k < replicas.size(); ++k) {
-    const double* o = &obs[k * kernels::kObsCount];
-    const double u = o[kernels::kObsPotential] / n;
-    const double v = o[kernels::kObsVolume] / n;
+    const double* o = &obs[k * kObsCount];
+    const double u = o[kObsPotential] / n;
+    const double v = o[kObsVolume] / n;
     std::ostringstream f;
     f << stage << ',' << step << ',' << std::setprecision(10) << time << ','
-      << o[kernels::kObsTemperature] << ',' << o[kernels::kObsPressure] << ',' << u << ',' << v;
+      << o[kObsTemperature] << ',' << o[kObsPressure] << ',' << u << ',' << v;
     if (npt) f << ',' << u + pressure * v;
     f << '\n';
     put(replicas[k], f.str());
@@ -167,7 +167,13 @@ namespace {
 bool may_change_on_resume(const std::string& key) {
   return key == "threads" || key == "backend" || key == "progress_interval" ||
          key == "checkpoint_interval" || key == "checkpoint_wall_seconds" || key == "analyze" ||
-         key == "output_dir" || key == "on_failure";
+         key == "output_dir" || key == "on_failure" || key == "comment";
+}
+
+// Keys added after checkpoints were first written, with the value that older runs used: a
+// checkpoint without the key resumes when the configuration has that value.
+bool added_later_with_value(const std::string& key, const nlohmann::json& value) {
+  return (key == "thermostat" || key == "barostat") && value == "berendsen";
 }
 
 }  // namespace
@@ -179,6 +185,7 @@ void require_same_config(const nlohmann::json& saved, const nlohmann::json& now,
   for (auto it = now.begin(); it != now.end(); ++it) keys.insert(it.key());
   for (const auto& k : keys) {
     if (may_change_on_resume(k)) continue;
+    if (!saved.contains(k) && now.contains(k) && added_later_with_value(k, now.at(k))) continue;
     const nlohmann::json a = saved.contains(k) ? saved.at(k) : nlohmann::json("(absent)");
     const nlohmann::json b = now.contains(k) ? now.at(k) : nlohmann::json("(absent)");
     if (a != b)

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <map>
 
-#include "kernels/integrate.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
@@ -34,7 +34,7 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   std::vector<int> nn;
   engine->species_neighbor_counts(nn);
   const int n = s.n;
-  const double vol = obs[kernels::kObsVolume];
+  const double vol = obs[kObsVolume];
   nlohmann::json out;
   out["model"] = model;
   out["file"] = xyz_path;
@@ -42,10 +42,10 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   out["box"] = std::vector<double>(s.box.begin(), s.box.begin() + m.dimension);
   out["volume"] = vol;
   out["density"] = n / vol;
-  out["potential_energy_per_particle"] = obs[kernels::kObsPotential] / n;
-  out["potential_energy_total"] = obs[kernels::kObsPotential];
-  out["virial_sum"] = obs[kernels::kObsVirial];
-  out["virial_pressure"] = obs[kernels::kObsVirial] / (m.dimension * vol);
+  out["potential_energy_per_particle"] = obs[kObsPotential] / n;
+  out["potential_energy_total"] = obs[kObsPotential];
+  out["virial_sum"] = obs[kObsVirial];
+  out["virial_pressure"] = obs[kObsVirial] / (m.dimension * vol);
   nlohmann::json hist = nlohmann::json::object();
   for (int t = 0; t < m.n_types; ++t) {
     std::map<int, long> h;
@@ -97,9 +97,9 @@ nlohmann::json run_bench(const RunConfig& c, const BenchOptions& o) {
   engine->observables(obs);
   double mean_t = 0, mean_p = 0, mean_rho = 0;
   for (int r = 0; r < c.n_replicas(); ++r) {
-    mean_t += obs[r * kernels::kObsCount + kernels::kObsTemperature] / R;
-    mean_p += obs[r * kernels::kObsCount + kernels::kObsPressure] / R;
-    mean_rho += c.n_particles / obs[r * kernels::kObsCount + kernels::kObsVolume] / R;
+    mean_t += obs[r * kObsCount + kObsTemperature] / R;
+    mean_p += obs[r * kObsCount + kObsPressure] / R;
+    mean_rho += c.n_particles / obs[r * kObsCount + kObsVolume] / R;
   }
   nlohmann::json j;
   j["model"] = c.model;

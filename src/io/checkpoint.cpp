@@ -13,7 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "kernels/integrate.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/models/model_info.hpp"
 
@@ -42,6 +42,14 @@ std::uint32_t get_u32(const std::string& s, std::size_t at) {
   std::uint32_t v = 0;
   for (int b = 3; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(s[at + b]);
   return v;
+}
+
+// The BatchState arrays of the engine object; its other byte strings are the engine's saved
+// arrays (EngineCheckpoint::arrays).
+bool is_batch_state_field(const std::string& key) {
+  for (const char* k : {"x", "y", "z", "vx", "vy", "vz", "type", "img_x", "img_y", "img_z", "box"})
+    if (key == k) return true;
+  return false;
 }
 
 // Arrays travel as raw bytes (exact, compact) inside the CBOR document.
@@ -158,12 +166,24 @@ void validate_decoded(const RunCheckpoint& c) {
   need("img_y", s.img_y.size(), nt);
   need("img_z", s.img_z.size(), nt);
   need("box", s.box.size(), 3 * R);
-  need("x_last", e.x_last.size(), nt);
-  need("y_last", e.y_last.size(), nt);
-  need("z_last", e.z_last.size(), nt);
-  need("box_last", e.box_last.size(), 3 * R);
-  need("observables", e.observables.size(), R * kernels::kObsCount);
-  need("rebuild_count", e.rebuild_count.size(), R);
+  // The engine's saved arrays: each splits into equal per-replica parts; the ones every
+  // engine saves are checked in full (the engine checks the rest when it loads them).
+  for (const auto& [name, a] : e.arrays)
+    if (R == 0 || a.bytes.size() % R != 0)
+      throw InputError("checkpoint field \"" + name + "\" does not split into " +
+                       std::to_string(R) + " replicas");
+  auto saved = [&](const char* key, std::size_t elem_bytes, std::size_t want) {
+    const auto it = e.arrays.find(key);
+    if (it == e.arrays.end()) throw InputError("checkpoint field \"" + std::string(key) + "\" is missing");
+    need(key, it->second.bytes.size() / elem_bytes, want);
+  };
+  saved("x_last", sizeof(real), nt);
+  saved("y_last", sizeof(real), nt);
+  saved("z_last", sizeof(real), nt);
+  saved("box_last", sizeof(real), 3 * R);
+  saved("observables", sizeof(double), R * kObsCount);
+  saved("rebuild_count", sizeof(int), R);
+  const std::vector<real> box_last = e.arrays.at("box_last").as<real>();
   need("replicas", c.replicas.size(), R);
   if (!c.dropped.is_array()) throw InputError("checkpoint field \"dropped\" is not an array");
   need("thermo_bytes", c.thermo_bytes.size(), R + c.dropped.size());
@@ -178,9 +198,12 @@ void validate_decoded(const RunCheckpoint& c) {
                        std::to_string(s.type[i]) + " at index " + std::to_string(i));
   for (std::size_t i = 0; i < 3 * R; ++i)
     if (!(std::isfinite(s.box[i]) && s.box[i] > 0) ||
-        !(std::isfinite(e.box_last[i]) && e.box_last[i] > 0))
+        !(std::isfinite(box_last[i]) && box_last[i] > 0))
       throw InputError("checkpoint field \"box\" holds a box edge that is not finite and > 0");
-  for (const auto* v : {&s.x, &s.y, &s.z, &s.vx, &s.vy, &s.vz, &e.x_last, &e.y_last, &e.z_last})
+  const std::vector<real> x_last = e.arrays.at("x_last").as<real>(),
+                          y_last = e.arrays.at("y_last").as<real>(),
+                          z_last = e.arrays.at("z_last").as<real>();
+  for (const auto* v : {&s.x, &s.y, &s.z, &s.vx, &s.vy, &s.vz, &x_last, &y_last, &z_last})
     for (real x : *v)
       if (!std::isfinite(x)) throw InputError("checkpoint holds a non-finite position or velocity");
   const long cap = 2L * s.n + 16;
@@ -251,12 +274,7 @@ std::string encode_checkpoint(const RunCheckpoint& c) {
   b["img_y"] = blob(s.img_y);
   b["img_z"] = blob(s.img_z);
   b["box"] = blob(s.box);
-  b["x_last"] = blob(e.x_last);
-  b["y_last"] = blob(e.y_last);
-  b["z_last"] = blob(e.z_last);
-  b["box_last"] = blob(e.box_last);
-  b["observables"] = blob(e.observables);
-  b["rebuild_count"] = blob(e.rebuild_count);
+  for (const auto& [name, a] : e.arrays) b[name] = json::binary(a.bytes);
   b["max_neighbors"] = e.max_neighbors;
   b["cell_capacity"] = e.cell_capacity;
   j["engine"] = b;
@@ -324,12 +342,10 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
     s.img_y = unblob<int>(b, "img_y");
     s.img_z = unblob<int>(b, "img_z");
     s.box = unblob<real>(b, "box");
-    e.x_last = unblob<real>(b, "x_last");
-    e.y_last = unblob<real>(b, "y_last");
-    e.z_last = unblob<real>(b, "z_last");
-    e.box_last = unblob<real>(b, "box_last");
-    e.observables = unblob<double>(b, "observables");
-    e.rebuild_count = unblob<int>(b, "rebuild_count");
+    // Every other byte string of the engine object is one of the engine's saved arrays.
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (it.value().is_binary() && !is_batch_state_field(it.key()))
+        e.arrays[it.key()].bytes = it.value().get_binary();
     e.max_neighbors = field<int>(b, "max_neighbors");
     e.cell_capacity = field<int>(b, "cell_capacity");
     // Written since on_failure "drop" and multi-process runs; older files hold every replica.
@@ -383,12 +399,7 @@ EngineCheckpoint select_replicas(const EngineCheckpoint& in, const std::vector<i
     append_replica(o.img_y, s.img_y, R, r);
     append_replica(o.img_z, s.img_z, R, r);
     append_replica(o.box, s.box, R, r);
-    append_replica(out.x_last, in.x_last, R, r);
-    append_replica(out.y_last, in.y_last, R, r);
-    append_replica(out.z_last, in.z_last, R, r);
-    append_replica(out.box_last, in.box_last, R, r);
-    append_replica(out.observables, in.observables, R, r);
-    append_replica(out.rebuild_count, in.rebuild_count, R, r);
+    for (const auto& [name, a] : in.arrays) append_replica(out.arrays[name].bytes, a.bytes, R, r);
   }
   out.max_neighbors = in.max_neighbors;
   out.cell_capacity = in.cell_capacity;
@@ -422,12 +433,7 @@ EngineCheckpoint join_replicas(const std::vector<EngineCheckpoint>& parts) {
     cat(o.img_y, s.img_y);
     cat(o.img_z, s.img_z);
     cat(o.box, s.box);
-    cat(out.x_last, p.x_last);
-    cat(out.y_last, p.y_last);
-    cat(out.z_last, p.z_last);
-    cat(out.box_last, p.box_last);
-    cat(out.observables, p.observables);
-    cat(out.rebuild_count, p.rebuild_count);
+    for (const auto& [name, a] : p.arrays) cat(out.arrays[name].bytes, a.bytes);
     out.max_neighbors = std::max(out.max_neighbors, p.max_neighbors);
     out.cell_capacity = std::max(out.cell_capacity, p.cell_capacity);
   }

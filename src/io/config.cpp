@@ -10,6 +10,7 @@
 
 #include "vitrify/core/error.hpp"
 #include "vitrify/default_config.hpp"
+#include "vitrify/engine/ensemble.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
@@ -86,6 +87,8 @@ const std::vector<std::string>& known_keys() {
                                                 "temperatures",
                                                 "copies_per_temperature",
                                                 "dt",
+                                                "thermostat",
+                                                "barostat",
                                                 "thermostat_tau",
                                                 "barostat_tau",
                                                 "bulk_modulus",
@@ -214,6 +217,17 @@ RunConfig parse_config(const json& j, const std::string& source) {
   c.dt = in.number("dt", 0.005);
   in.positive("dt", c.dt);
   if (c.dt > 0.05) in.fail("dt", "is too large for these potentials (at most 0.05)");
+  std::vector<std::string> names;
+  for (const auto& t : thermostats()) names.push_back(t.name);
+  c.thermostat = in.string("thermostat", names.front());
+  in.one_of("thermostat", c.thermostat, names);
+  names.clear();
+  for (const auto& b : barostats()) names.push_back(b.name);
+  c.barostat = in.string("barostat", names.front());
+  in.one_of("barostat", c.barostat, names);
+  if (!npt && in.has("barostat")) in.fail("barostat", "is only used with ensemble npt");
+  if (c.ensemble == "nve" && in.has("thermostat"))
+    in.fail("thermostat", "is not used with ensemble nve");
   c.thermostat_tau = in.number("thermostat_tau", 0.5);
   in.positive("thermostat_tau", c.thermostat_tau);
   if (c.thermostat_tau < c.dt) in.fail("thermostat_tau", "must be >= dt");
@@ -350,6 +364,8 @@ json to_json(const RunConfig& c) {
   j["temperatures"] = c.temperatures;
   j["copies_per_temperature"] = c.copies_per_temperature;
   j["dt"] = c.dt;
+  j["thermostat"] = c.thermostat;
+  j["barostat"] = c.barostat;
   j["thermostat_tau"] = c.thermostat_tau;
   j["barostat_tau"] = c.barostat_tau;
   j["bulk_modulus"] = c.bulk_modulus;

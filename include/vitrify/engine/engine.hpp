@@ -2,16 +2,18 @@
 // The backend interface: a replica batch that can be stepped, read and written. One
 // implementation per execution policy (CPU now, CUDA later), all built from the same
 // kernel bodies through ReplicaEngine<Exec, Model>.
+#include <cstdint>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "vitrify/core/ensemble.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/core/real.hpp"
 
 namespace vitrify {
-
-enum class Ensemble { kNVE, kNVT, kNPT };
 
 // Host copy of the whole batch; arrays are indexed by gid = replica * n + i.
 struct BatchState {
@@ -28,23 +30,44 @@ struct EngineSettings {
   double dt = 0.005;
   double skin = 0.3;
   Ensemble ensemble = Ensemble::kNVT;
+  ThermostatKind thermostat = ThermostatKind::kBerendsen;  // used unless NVE
+  BarostatKind barostat = BarostatKind::kBerendsen;        // used under NPT
   double thermostat_tau = 0.5;
   double barostat_tau = 5.0;
   double bulk_modulus = 10.0;
 };
 
+// One engine array saved beside the batch: its elements as raw bytes, replica-major (every
+// replica holds the same number of elements). The element type is the engine's business
+// (ReplicaEngine::for_each_array declares it); as<T>() and put() convert.
+struct SavedArray {
+  std::vector<std::uint8_t> bytes;
+  template <class T>
+  std::vector<T> as() const {
+    std::vector<T> v(bytes.size() / sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(T));
+    return v;
+  }
+  template <class T>
+  static SavedArray of(const std::vector<T>& v) {
+    SavedArray a;
+    a.bytes.resize(v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
+    return a;
+  }
+};
+
 // Everything an engine needs to continue a trajectory bit for bit (see save_state): the
-// batch, the neighbour-list build state (positions and boxes at the last build; rebuilding
-// from them reproduces the same lists and so the same force summation order), the
-// observables of the last step (the barostat's scaling factor is applied at the start of the
-// next step), and the list capacities and build counters.
+// batch, and the engine arrays its table marks as saved (ReplicaEngine::for_each_array): the
+// neighbour-list build state (positions and boxes at the last build; rebuilding from them
+// reproduces the same lists and so the same force summation order), the observables of the
+// last step (the barostat's scaling factor is applied at the start of the next step), the
+// build counters and the ensemble components' state; plus the list capacities.
 struct EngineCheckpoint {
   BatchState state;
-  std::vector<real> x_last, y_last, z_last, box_last;  // R*N (z: 3D), 3 per replica
-  std::vector<double> observables;                     // R * kernels::kObsCount
-  std::vector<int> rebuild_count;                      // builds per replica (diagnostics)
-  int max_neighbors = 0;                               // neighbour capacity per particle
-  int cell_capacity = 0;                               // particles per cell capacity
+  std::map<std::string, SavedArray> arrays;  // by name; empty arrays are not stored
+  int max_neighbors = 0;                     // neighbour capacity per particle
+  int cell_capacity = 0;                     // particles per cell capacity
 };
 
 // Diagnostics of the neighbour lists.
@@ -71,8 +94,8 @@ class Engine {
   // Advances every replica by `steps` steps; the ramp fraction goes linearly from ramp_begin
   // (first step) to ramp_end (last step).
   virtual void run(long steps, double ramp_begin = 1.0, double ramp_end = 1.0) = 0;
-  // Per-replica observables of the last step, R * kernels::kObsCount doubles (see
-  // kernels/integrate.hpp ObservableIndex).
+  // Per-replica observables of the last step, R * kObsCount doubles (see
+  // include/vitrify/core/observables.hpp).
   virtual void observables(std::vector<double>& out) = 0;
   // Number of quasi-species neighbours of every particle (R*N), current configuration.
   virtual void species_neighbor_counts(std::vector<int>& out) = 0;

@@ -7,20 +7,48 @@
 // copy (buffer to buffer), require_free_memory and device_name; see run_device().
 // Exec::half_lists selects the neighbour-list form: full lists and one thread per particle
 // (GPU), or every pair once with per-range accumulation (CPU; needs Exec::launch_coarse).
+//
+// Every engine array is declared once, in for_each_array(): its name, size, roles and where
+// the kernels see it. Allocation, the kernels' BatchView, the BatchState exchange, checkpoints,
+// the device path's block-start copy and the device-memory estimate are all derived from it.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/batch.hpp"
+#include "kernels/ensemble.hpp"
 #include "kernels/forces.hpp"
 #include "kernels/integrate.hpp"
 #include "kernels/neighbor.hpp"
 #include "kernels/species.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/ensemble.hpp"
 
 namespace vitrify {
+
+// Roles of an engine array (ArrayUse::roles).
+enum ArrayRole : unsigned {
+  kRoleState = 1,    // part of BatchState: uploaded by set_state, read by get_state
+  kRoleSaved = 2,    // saved in EngineCheckpoint::arrays (with the state: a checkpoint)
+  kRoleBlock = 4,    // device path: copied at a block start and restored for a rerun
+  kRoleTarget = 8,   // set by set_targets, not by set_state
+};
+
+// One line of the engine's array table (see ReplicaEngine::for_each_array).
+template <class T>
+struct ArrayUse {
+  using value_type = T;
+  const char* name;
+  std::size_t size;  // elements for the current batch and capacities
+  unsigned roles;    // ArrayRole bits
+  T* kernels::BatchView::*view = nullptr;     // where kernel bodies see it (if they do)
+  std::vector<T> BatchState::*state = nullptr;  // its BatchState member (kRoleState)
+};
 
 template <class Exec, class Model>
 class ReplicaEngine final : public Engine {
@@ -49,38 +77,24 @@ class ReplicaEngine final : public Engine {
                        model_name_);
     R_ = s.n_replicas;
     N_ = s.n;
-    const std::size_t nt = static_cast<std::size_t>(R_) * N_;
-    if constexpr (!Exec::host_memory) require_device_memory(s);
-    upload_particles(s);
-    Exec::allocate(fx_, nt);
-    Exec::allocate(fy_, nt);
-    Exec::allocate(fz_, nt);
-    Exec::allocate(u_i_, nt);
-    Exec::allocate(w_i_, nt);
-    Exec::allocate(x_last_, nt);
-    Exec::allocate(y_last_, nt);
-    Exec::allocate(z_last_, nt);
-    Exec::allocate(box_last_, 3 * static_cast<std::size_t>(R_));
-    Exec::allocate(rebuild_, R_);
-    Exec::allocate(overflow_, R_);
-    Exec::allocate(rebuild_count_, R_);
-    Exec::allocate(cell_dims_, 3 * static_cast<std::size_t>(R_));
-    Exec::allocate(nbr_count_, nt);
-    Exec::allocate(species_n_, nt);
-    if constexpr (kHalf)
-      Exec::allocate(half_acc_,
-                     nt * kernels::kHalfChunks * kernels::HalfRecord<Model::dimension>::stride);
     chunks_ = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
-    Exec::allocate(partial_, static_cast<std::size_t>(R_) * chunks_ * kernels::kReduceQuantities);
-    Exec::allocate(obs_, static_cast<std::size_t>(R_) * kernels::kObsCount);
-    if (t_start_.size() != static_cast<std::size_t>(R_)) {
-      std::vector<real> one(R_, real(1));
+    plan_cells(s);
+    plan_neighbors(s);
+    if constexpr (!Exec::host_memory) require_device_memory();
+    const bool new_targets = t_start_.size() != static_cast<std::size_t>(R_);
+    for_each_array([&](const auto& use, auto& buf) {
+      if (use.roles & kRoleState) {
+        upload_or_zero(buf, s.*use.state, use.size);
+      } else if (!(use.roles & kRoleTarget) || new_targets) {
+        Exec::allocate(buf, use.size);
+      }
+    });
+    if (new_targets) {
+      const std::vector<real> one(R_, real(1));
       Exec::upload(t_start_, one);
       Exec::upload(t_end_, one);
       Exec::upload(p_target_, one);
     }
-    size_cells(s);
-    size_neighbors(s);
     Exec::fill(rebuild_, 1);
     update_neighbors(true);
     compute_forces();
@@ -91,17 +105,9 @@ class ReplicaEngine final : public Engine {
     s.n_replicas = R_;
     s.n = N_;
     s.dim = Model::dimension;
-    Exec::download(s.x, x_);
-    Exec::download(s.y, y_);
-    Exec::download(s.z, z_);
-    Exec::download(s.vx, vx_);
-    Exec::download(s.vy, vy_);
-    Exec::download(s.vz, vz_);
-    Exec::download(s.type, type_);
-    Exec::download(s.img_x, img_x_);
-    Exec::download(s.img_y, img_y_);
-    Exec::download(s.img_z, img_z_);
-    Exec::download(s.box, box_);
+    for_each_array([&](const auto& use, auto& buf) {
+      if (use.roles & kRoleState) Exec::download(s.*use.state, buf);
+    });
   }
 
   void set_targets(const std::vector<double>& t_start, const std::vector<double>& t_end,
@@ -126,8 +132,6 @@ class ReplicaEngine final : public Engine {
     update_neighbors(false);
     const long nt = static_cast<long>(R_) * N_;
     if constexpr (kHalf) {
-      if (species_acc_.size() != static_cast<std::size_t>(nt) * kernels::kHalfChunks)
-        Exec::allocate(species_acc_, static_cast<std::size_t>(nt) * kernels::kHalfChunks);
       exec_.launch_coarse(
           static_cast<long>(R_) * kernels::kHalfChunks, nt,
           kernels::CountSpeciesNeighborsHalf<Model>{view(), model_, Exec::ptr(species_acc_)});
@@ -166,12 +170,14 @@ class ReplicaEngine final : public Engine {
 
   void save_state(EngineCheckpoint& out) override {
     get_state(out.state);
-    Exec::download(out.x_last, x_last_);
-    Exec::download(out.y_last, y_last_);
-    Exec::download(out.z_last, z_last_);
-    Exec::download(out.box_last, box_last_);
-    Exec::download(out.observables, obs_);
-    Exec::download(out.rebuild_count, rebuild_count_);
+    out.arrays.clear();
+    for_each_array([&](const auto& use, auto& buf) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      if (!(use.roles & kRoleSaved) || use.size == 0) return;
+      std::vector<T> host;
+      Exec::download(host, buf);
+      out.arrays[use.name] = SavedArray::of(host);
+    });
     out.max_neighbors = max_neighbors_;
     out.cell_capacity = cell_capacity_;
   }
@@ -179,31 +185,41 @@ class ReplicaEngine final : public Engine {
   // Rebuilds every list from the saved build positions and boxes (the same cells, the same
   // order), then puts the current positions back and recomputes the forces with those lists.
   void load_state(const EngineCheckpoint& in) override {
-    const std::size_t nt = static_cast<std::size_t>(in.state.n_replicas) * in.state.n;
-    if (in.x_last.size() != nt || in.y_last.size() != nt || in.z_last.size() != nt ||
-        in.box_last.size() != 3 * static_cast<std::size_t>(in.state.n_replicas) ||
-        in.observables.size() !=
-            static_cast<std::size_t>(in.state.n_replicas) * kernels::kObsCount ||
-        in.rebuild_count.size() != static_cast<std::size_t>(in.state.n_replicas))
-      throw InputError("saved engine state has inconsistent array sizes");
     set_state(in.state);
+    for_each_array([&](const auto& use, auto&) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      if (!(use.roles & kRoleSaved)) return;
+      const auto it = in.arrays.find(use.name);
+      const std::size_t have = it == in.arrays.end() ? 0 : it->second.bytes.size();
+      if (have != use.size * sizeof(T))
+        throw InputError("saved engine array \"" + std::string(use.name) + "\" holds " +
+                         std::to_string(have / sizeof(T)) + " values, expected " +
+                         std::to_string(use.size));
+    });
     if (in.cell_capacity > cell_capacity_) {
       cell_capacity_ = in.cell_capacity;
-      Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+      Exec::allocate(cell_list_, cell_list_size());
     }
     if (in.max_neighbors > max_neighbors_) {
       max_neighbors_ = in.max_neighbors;
-      allocate_neighbors();
+      Exec::allocate(nbr_list_, nbr_list_size());
     }
-    Exec::upload(x_, in.x_last);
-    Exec::upload(y_, in.y_last);
-    Exec::upload(z_, in.z_last);
-    Exec::upload(box_, in.box_last);
+    // The build state first: positions and boxes of the last build.
+    Exec::upload(x_, in.arrays.at("x_last").as<real>());
+    Exec::upload(y_, in.arrays.at("y_last").as<real>());
+    Exec::upload(z_, in.arrays.at("z_last").as<real>());
+    Exec::upload(box_, in.arrays.at("box_last").as<real>());
     update_neighbors(true);
-    upload_particles(in.state);
+    for_each_array([&](const auto& use, auto& buf) {
+      if (use.roles & kRoleState) upload_or_zero(buf, in.state.*use.state, use.size);
+    });
     compute_forces();
-    Exec::upload(obs_, in.observables);
-    Exec::upload(rebuild_count_, in.rebuild_count);
+    for_each_array([&](const auto& use, auto& buf) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      const auto it = in.arrays.find(use.name);
+      if ((use.roles & kRoleSaved) && it != in.arrays.end())
+        Exec::upload(buf, it->second.template as<T>());
+    });
   }
 
   NeighborStats neighbor_stats() override {
@@ -281,47 +297,42 @@ class ReplicaEngine final : public Engine {
     }
   }
 
-  void save_block_start() {
-    Exec::copy(start_x_, x_);
-    Exec::copy(start_y_, y_);
-    Exec::copy(start_z_, z_);
-    Exec::copy(start_vx_, vx_);
-    Exec::copy(start_vy_, vy_);
-    Exec::copy(start_vz_, vz_);
-    Exec::copy(start_img_x_, img_x_);
-    Exec::copy(start_img_y_, img_y_);
-    Exec::copy(start_img_z_, img_z_);
-    Exec::copy(start_box_, box_);
-    Exec::copy(start_obs_, obs_);
+  // The arrays with kRoleBlock, copied into (save) or back from (restore) their block-start
+  // copies, one per array in table order.
+  void save_block_start() { copy_block_start(true); }
+  void restore_block_start() { copy_block_start(false); }
+
+  void copy_block_start(bool save) {
+    std::size_t next[3] = {0, 0, 0};
+    for_each_array([&](const auto& use, auto& buf) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      if (!(use.roles & kRoleBlock)) return;
+      auto& copies = std::get<block_slot<T>()>(block_start_);
+      std::size_t& k = next[block_slot<T>()];
+      if (copies.size() <= k) copies.emplace_back();
+      if (save) {
+        Exec::copy(copies[k], buf);
+      } else {
+        Exec::copy(buf, copies[k]);
+      }
+      ++k;
+    });
   }
 
-  void restore_block_start() {
-    Exec::copy(x_, start_x_);
-    Exec::copy(y_, start_y_);
-    Exec::copy(z_, start_z_);
-    Exec::copy(vx_, start_vx_);
-    Exec::copy(vy_, start_vy_);
-    Exec::copy(vz_, start_vz_);
-    Exec::copy(img_x_, start_img_x_);
-    Exec::copy(img_y_, start_img_y_);
-    Exec::copy(img_z_, start_img_z_);
-    Exec::copy(box_, start_box_);
-    Exec::copy(obs_, start_obs_);
+  template <class T>
+  static constexpr int block_slot() {
+    return std::is_same_v<T, real> ? 0 : std::is_same_v<T, int> ? 1 : 2;
   }
 
-  // Device memory of the whole batch (every buffer, the block-start copy included) from the
-  // capacities the sizing rules below choose; refused up front when it does not fit.
-  void require_device_memory(const BatchState& s) {
-    plan_cells(s);
-    plan_neighbors(s);
-    const std::size_t nt = static_cast<std::size_t>(R_) * N_, nr = R_;
-    const std::size_t chunks = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
-    const std::size_t particle_reals = 14 + 6, particle_ints = 6 + 3;
-    std::size_t bytes = nt * (particle_reals * sizeof(real) + particle_ints * sizeof(int));
-    bytes += nt * static_cast<std::size_t>(max_neighbors_) * sizeof(int);
-    bytes += nr * max_cells_ * (1 + static_cast<std::size_t>(cell_capacity_)) * sizeof(int);
-    bytes += nr * (12 * sizeof(real) + 6 * sizeof(int));
-    bytes += nr * (2 * kernels::kObsCount + chunks * kernels::kReduceQuantities) * sizeof(double);
+  // Device memory of the whole batch from the capacities the sizing rules below chose: every
+  // array of the table, plus the block-start copies; refused up front when it does not fit.
+  void require_device_memory() {
+    std::size_t bytes = 0;
+    for_each_array([&](const auto& use, auto&) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      const std::size_t copies = (use.roles & kRoleBlock) ? 2 : 1;
+      bytes += copies * use.size * sizeof(T);
+    });
     bytes += bytes / 20 + (std::size_t(64) << 20);  // capacity growth, allocation granularity
     const std::size_t extra = bytes > device_bytes_ ? bytes - device_bytes_ : 0;
     Exec::require_free_memory(extra, "a batch of " + std::to_string(R_) + " replicas of " +
@@ -329,41 +340,21 @@ class ReplicaEngine final : public Engine {
     device_bytes_ = bytes;
   }
 
-  void upload_particles(const BatchState& s) {
-    Exec::upload(x_, s.x);
-    Exec::upload(y_, s.y);
-    Exec::upload(z_, s.z.empty() ? std::vector<real>(s.x.size(), real(0)) : s.z);
-    Exec::upload(vx_, s.vx);
-    Exec::upload(vy_, s.vy);
-    Exec::upload(vz_, s.vz.empty() ? std::vector<real>(s.x.size(), real(0)) : s.vz);
-    Exec::upload(type_, s.type);
-    auto zeros = std::vector<int>(s.x.size(), 0);
-    Exec::upload(img_x_, s.img_x.empty() ? zeros : s.img_x);
-    Exec::upload(img_y_, s.img_y.empty() ? zeros : s.img_y);
-    Exec::upload(img_z_, s.img_z.empty() ? zeros : s.img_z);
-    Exec::upload(box_, s.box);
+  // Uploads a BatchState array, or zeros when the state leaves it empty (z and vz in 2D,
+  // images of a fresh configuration).
+  template <class T>
+  static void upload_or_zero(Buf<T>& buf, const std::vector<T>& values, std::size_t size) {
+    if (values.empty()) {
+      Exec::upload(buf, std::vector<T>(size, T{}));
+    } else {
+      Exec::upload(buf, values);
+    }
   }
 
   real list_radius() const { return model_.max_cutoff() + real(settings_.skin); }
 
   // Cell grid capacity: enough cells for a box 30 % larger than the largest initial one,
   // and a per-cell capacity from the densest replica (grown on overflow).
-  void size_cells(const BatchState& s) {
-    plan_cells(s);
-    Exec::allocate(cell_count_, static_cast<std::size_t>(R_) * max_cells_);
-    Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
-    if constexpr (kHalf) {
-      const std::size_t nt = static_cast<std::size_t>(R_) * N_;
-      Exec::allocate(sorted_start_, static_cast<std::size_t>(R_) * (max_cells_ + 1));
-      Exec::allocate(sorted_rank_, nt);
-      Exec::allocate(sorted_x_, nt);
-      Exec::allocate(sorted_y_, nt);
-      Exec::allocate(sorted_z_, nt);
-      Exec::allocate(sorted_type_, nt);
-      Exec::allocate(sorted_gid_, nt);
-    }
-  }
-
   kernels::SortedCells sorted_cells() {
     return {Exec::ptr(sorted_start_), Exec::ptr(sorted_rank_), Exec::ptr(sorted_x_),
             Exec::ptr(sorted_y_),     Exec::ptr(sorted_z_),    Exec::ptr(sorted_type_),
@@ -389,11 +380,6 @@ class ReplicaEngine final : public Engine {
     cell_capacity_ = std::max(8, static_cast<int>(2.0 * per_cell + 8));
   }
 
-  void size_neighbors(const BatchState& s) {
-    plan_neighbors(s);
-    allocate_neighbors();
-  }
-
   void plan_neighbors(const BatchState& s) {
     double min_vol = 1e300;
     for (int r = 0; r < R_; ++r) {
@@ -410,8 +396,80 @@ class ReplicaEngine final : public Engine {
     max_neighbors_ = std::max(16, static_cast<int>(fill * density * sphere + 16));
   }
 
-  void allocate_neighbors() {
-    Exec::allocate(nbr_list_, static_cast<std::size_t>(R_) * N_ * max_neighbors_);
+  std::size_t cell_list_size() const {
+    return static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_;
+  }
+  std::size_t nbr_list_size() const {
+    return static_cast<std::size_t>(R_) * N_ * max_neighbors_;
+  }
+
+  // The engine's arrays, one line each: f(ArrayUse<T>{name, size, roles, view, state}, buffer).
+  // Sizes follow the batch (R_, N_) and the current capacities; arrays a policy does not use
+  // have size 0.
+  template <class F>
+  void for_each_array(F&& f) {
+    using V = kernels::BatchView;
+    using S = BatchState;
+    const std::size_t nt = static_cast<std::size_t>(R_) * N_, nr = R_;
+    const std::size_t half_nt = kHalf ? nt : 0;
+    const unsigned kState = kRoleState | kRoleBlock;
+    // Particles: the batch state (also restored when a device block is rerun).
+    f(ArrayUse<real>{"x", nt, kState, &V::x, &S::x}, x_);
+    f(ArrayUse<real>{"y", nt, kState, &V::y, &S::y}, y_);
+    f(ArrayUse<real>{"z", nt, kState, &V::z, &S::z}, z_);
+    f(ArrayUse<real>{"vx", nt, kState, &V::vx, &S::vx}, vx_);
+    f(ArrayUse<real>{"vy", nt, kState, &V::vy, &S::vy}, vy_);
+    f(ArrayUse<real>{"vz", nt, kState, &V::vz, &S::vz}, vz_);
+    f(ArrayUse<int>{"type", nt, kRoleState, &V::type, &S::type}, type_);
+    f(ArrayUse<int>{"img_x", nt, kState, &V::img_x, &S::img_x}, img_x_);
+    f(ArrayUse<int>{"img_y", nt, kState, &V::img_y, &S::img_y}, img_y_);
+    f(ArrayUse<int>{"img_z", nt, kState, &V::img_z, &S::img_z}, img_z_);
+    f(ArrayUse<real>{"box", 3 * nr, kState, &V::box, &S::box}, box_);
+    // Forces and per-particle energies and virials of the current configuration.
+    f(ArrayUse<real>{"fx", nt, 0, &V::fx}, fx_);
+    f(ArrayUse<real>{"fy", nt, 0, &V::fy}, fy_);
+    f(ArrayUse<real>{"fz", nt, 0, &V::fz}, fz_);
+    f(ArrayUse<real>{"u_i", nt, 0, &V::u_i}, u_i_);
+    f(ArrayUse<real>{"w_i", nt, 0, &V::w_i}, w_i_);
+    // Neighbour-list build state (saved: rebuilding from it reproduces the lists).
+    f(ArrayUse<real>{"x_last", nt, kRoleSaved, &V::x_last}, x_last_);
+    f(ArrayUse<real>{"y_last", nt, kRoleSaved, &V::y_last}, y_last_);
+    f(ArrayUse<real>{"z_last", nt, kRoleSaved, &V::z_last}, z_last_);
+    f(ArrayUse<real>{"box_last", 3 * nr, kRoleSaved, &V::box_last}, box_last_);
+    f(ArrayUse<int>{"rebuild_count", nr, kRoleSaved | kRoleBlock}, rebuild_count_);
+    // Cells and lists.
+    f(ArrayUse<int>{"rebuild", nr, 0, &V::rebuild}, rebuild_);
+    f(ArrayUse<int>{"overflow", nr, 0, &V::overflow}, overflow_);
+    f(ArrayUse<int>{"cell_dims", 3 * nr, 0, &V::cell_dims}, cell_dims_);
+    f(ArrayUse<int>{"cell_count", nr * max_cells_, 0, &V::cell_count}, cell_count_);
+    f(ArrayUse<int>{"cell_list", cell_list_size(), 0, &V::cell_list}, cell_list_);
+    f(ArrayUse<int>{"nbr_count", nt, 0, &V::nbr_count}, nbr_count_);
+    f(ArrayUse<int>{"nbr_list", nbr_list_size(), 0, &V::nbr_list}, nbr_list_);
+    f(ArrayUse<int>{"species_n", nt, 0}, species_n_);
+    // Half lists only: per-range accumulators and the cell-sorted copies.
+    const std::size_t half_acc =
+        half_nt * kernels::kHalfChunks * kernels::HalfRecord<Model::dimension>::stride;
+    f(ArrayUse<real>{"half_acc", half_acc, 0}, half_acc_);
+    f(ArrayUse<int>{"species_acc", half_nt * kernels::kHalfChunks, 0}, species_acc_);
+    f(ArrayUse<int>{"sorted_start", kHalf ? nr * (max_cells_ + 1) : 0, 0}, sorted_start_);
+    f(ArrayUse<int>{"sorted_rank", half_nt, 0}, sorted_rank_);
+    f(ArrayUse<real>{"sorted_x", half_nt, 0}, sorted_x_);
+    f(ArrayUse<real>{"sorted_y", half_nt, 0}, sorted_y_);
+    f(ArrayUse<real>{"sorted_z", half_nt, 0}, sorted_z_);
+    f(ArrayUse<int>{"sorted_type", half_nt, 0}, sorted_type_);
+    f(ArrayUse<int>{"sorted_gid", half_nt, 0}, sorted_gid_);
+    // Per-replica sums, observables, targets and the ensemble components' state.
+    const std::size_t partials = nr * chunks_ * kernels::kReduceQuantities;
+    f(ArrayUse<double>{"partial", partials, 0}, partial_);
+    f(ArrayUse<double>{"observables", nr * kObsCount, kRoleSaved | kRoleBlock}, obs_);
+    f(ArrayUse<real>{"t_start", nr, kRoleTarget}, t_start_);
+    f(ArrayUse<real>{"t_end", nr, kRoleTarget}, t_end_);
+    f(ArrayUse<real>{"p_target", nr, kRoleTarget}, p_target_);
+    const unsigned kComponent = kRoleSaved | kRoleBlock;
+    const std::size_t th_state = nr * thermostat_info(settings_.thermostat).state_size;
+    const std::size_t ba_state = nr * barostat_info(settings_.barostat).state_size;
+    f(ArrayUse<double>{"thermostat_state", th_state, kComponent}, thermostat_state_);
+    f(ArrayUse<double>{"barostat_state", ba_state, kComponent}, barostat_state_);
   }
 
   kernels::BatchView view() {
@@ -419,35 +477,11 @@ class ReplicaEngine final : public Engine {
     b.n_replicas = R_;
     b.n = N_;
     b.dim = Model::dimension;
-    b.x = Exec::ptr(x_);
-    b.y = Exec::ptr(y_);
-    b.z = Exec::ptr(z_);
-    b.vx = Exec::ptr(vx_);
-    b.vy = Exec::ptr(vy_);
-    b.vz = Exec::ptr(vz_);
-    b.fx = Exec::ptr(fx_);
-    b.fy = Exec::ptr(fy_);
-    b.fz = Exec::ptr(fz_);
-    b.type = Exec::ptr(type_);
-    b.img_x = Exec::ptr(img_x_);
-    b.img_y = Exec::ptr(img_y_);
-    b.img_z = Exec::ptr(img_z_);
-    b.u_i = Exec::ptr(u_i_);
-    b.w_i = Exec::ptr(w_i_);
-    b.box = Exec::ptr(box_);
-    b.x_last = Exec::ptr(x_last_);
-    b.y_last = Exec::ptr(y_last_);
-    b.z_last = Exec::ptr(z_last_);
-    b.box_last = Exec::ptr(box_last_);
-    b.rebuild = Exec::ptr(rebuild_);
-    b.overflow = Exec::ptr(overflow_);
-    b.cell_dims = Exec::ptr(cell_dims_);
-    b.cell_count = Exec::ptr(cell_count_);
-    b.cell_list = Exec::ptr(cell_list_);
+    for_each_array([&](const auto& use, auto& buf) {
+      if (use.view) b.*use.view = Exec::ptr(buf);
+    });
     b.max_cells = max_cells_;
     b.cell_capacity = cell_capacity_;
-    b.nbr_count = Exec::ptr(nbr_count_);
-    b.nbr_list = Exec::ptr(nbr_list_);
     b.max_neighbors = max_neighbors_;
     if constexpr (Exec::neighbors_particle_major) {
       b.nbr_stride_i = max_neighbors_;
@@ -518,11 +552,11 @@ class ReplicaEngine final : public Engine {
   void grow_capacities(int flags) {
     if (flags & kernels::kCellOverflow) {
       cell_capacity_ *= 2;
-      Exec::allocate(cell_list_, static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_);
+      Exec::allocate(cell_list_, cell_list_size());
     }
     if (flags & kernels::kNeighborOverflow) {
       max_neighbors_ = max_neighbors_ * 3 / 2 + 8;
-      allocate_neighbors();
+      Exec::allocate(nbr_list_, nbr_list_size());
     }
   }
 
@@ -541,10 +575,16 @@ class ReplicaEngine final : public Engine {
     const kernels::BatchView b = view();
     exec_.launch(static_cast<long>(R_) * chunks_,
                  kernels::ReplicaPartialSums{b, chunks_, Exec::ptr(partial_)});
-    kernels::ThermostatParams th{apply && settings_.ensemble != Ensemble::kNVE,
-                                 real(settings_.thermostat_tau)};
-    kernels::BarostatParams ba{apply && settings_.ensemble == Ensemble::kNPT,
-                               real(settings_.barostat_tau), real(settings_.bulk_modulus)};
+    const kernels::Thermostat th{apply && settings_.ensemble != Ensemble::kNVE,
+                                 settings_.thermostat, real(settings_.thermostat_tau),
+                                 Exec::ptr(thermostat_state_),
+                                 thermostat_info(settings_.thermostat).state_size};
+    const kernels::Barostat ba{apply && settings_.ensemble == Ensemble::kNPT,
+                               settings_.barostat,
+                               real(settings_.barostat_tau),
+                               real(settings_.bulk_modulus),
+                               Exec::ptr(barostat_state_),
+                               barostat_info(settings_.barostat).state_size};
     exec_.launch(R_,
                  kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
                                      Exec::ptr(t_start_), Exec::ptr(t_end_), Exec::ptr(p_target_),
@@ -565,14 +605,13 @@ class ReplicaEngine final : public Engine {
   Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
   Buf<double> partial_, obs_;
   Buf<real> half_acc_;    // half lists: per-range force/energy/virial accumulators
-  Buf<int> species_acc_;  // half lists: per-range species counters (allocated on first use)
+  Buf<int> species_acc_;  // half lists: per-range species counters
   // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
   Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;
   Buf<real> sorted_x_, sorted_y_, sorted_z_;
-  // Device memory only: the state at the start of the current block (see run_device).
-  Buf<real> start_x_, start_y_, start_z_, start_vx_, start_vy_, start_vz_, start_box_;
-  Buf<int> start_img_x_, start_img_y_, start_img_z_;
-  Buf<double> start_obs_;
+  Buf<double> thermostat_state_, barostat_state_;  // ensemble components (per replica)
+  // Device memory only: the kRoleBlock arrays at the start of the current block, by type.
+  std::tuple<std::vector<Buf<real>>, std::vector<Buf<int>>, std::vector<Buf<double>>> block_start_;
   std::size_t device_bytes_ = 0;  // estimate of the device memory held (require_device_memory)
 };
 

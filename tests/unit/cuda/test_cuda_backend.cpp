@@ -33,7 +33,7 @@ using namespace vitrify;
 
 namespace {
 
-constexpr int kObs = kernels::kObsCount;
+constexpr int kObs = kObsCount;
 
 double obs_of(const std::vector<double>& obs, int r, int q) { return obs[r * kObs + q]; }
 
@@ -124,16 +124,16 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
     EXPECT_EQ(bad, 0) << "replica " << r;
     std::printf("[ info ] replica %d: |F|max %.3g, max |dF| %.3g (%.2g relative)\n", r, fmax, worst,
                 worst / std::max(1.0, fmax));
-    const double u_c = obs_of(cobs, r, kernels::kObsPotential);
-    const double u_g = obs_of(gobs, r, kernels::kObsPotential);
+    const double u_c = obs_of(cobs, r, kObsPotential);
+    const double u_g = obs_of(gobs, r, kObsPotential);
     EXPECT_NEAR(u_g, u_c, 1e-5 * std::max(1.0, 0.5 * u_abs)) << "replica " << r;
-    const double w_c = obs_of(cobs, r, kernels::kObsVirial);
-    const double w_g = obs_of(gobs, r, kernels::kObsVirial);
+    const double w_c = obs_of(cobs, r, kObsVirial);
+    const double w_g = obs_of(gobs, r, kObsVirial);
     EXPECT_NEAR(w_g, w_c, 1e-5 * std::max({1.0, std::fabs(w_c), double(s.n)})) << "replica " << r;
-    const double p_c = obs_of(cobs, r, kernels::kObsPressure);
-    EXPECT_NEAR(obs_of(gobs, r, kernels::kObsPressure), p_c, 1e-5 * std::max(1.0, std::fabs(p_c)));
-    EXPECT_NEAR(obs_of(gobs, r, kernels::kObsKinetic), obs_of(cobs, r, kernels::kObsKinetic),
-                1e-6 * obs_of(cobs, r, kernels::kObsKinetic));
+    const double p_c = obs_of(cobs, r, kObsPressure);
+    EXPECT_NEAR(obs_of(gobs, r, kObsPressure), p_c, 1e-5 * std::max(1.0, std::fabs(p_c)));
+    EXPECT_NEAR(obs_of(gobs, r, kObsKinetic), obs_of(cobs, r, kObsKinetic),
+                1e-6 * obs_of(cobs, r, kObsKinetic));
   }
 
   // Neighbour lists, as sets, on a sample of particles of every replica: a pair may be listed
@@ -234,7 +234,7 @@ TrajectoryGap trajectory_gap(const std::string& model, const BatchState& s, Ense
   cpu->observables(oa);
   gpu->observables(ob);
   for (int r = 0; r < s.n_replicas; ++r)
-    for (int q : {kernels::kObsPotential, kernels::kObsPressure, kernels::kObsVolume}) {
+    for (int q : {kObsPotential, kObsPressure, kObsVolume}) {
       const double x = obs_of(oa, r, q), y = obs_of(ob, r, q);
       gap.observable = std::max(gap.observable, std::fabs(x - y) / std::max(1.0, std::fabs(x)));
     }
@@ -265,9 +265,9 @@ Averages thermostatted_averages(const std::string& backend, const std::string& m
     e->run(interval);
     e->observables(obs);
     for (int r = 0; r < s.n_replicas; ++r) {
-      av.t[r] += obs_of(obs, r, kernels::kObsTemperature) / samples;
-      av.p[r] += obs_of(obs, r, kernels::kObsPressure) / samples;
-      av.u[r] += obs_of(obs, r, kernels::kObsPotential) / s.n / samples;
+      av.t[r] += obs_of(obs, r, kObsTemperature) / samples;
+      av.p[r] += obs_of(obs, r, kObsPressure) / samples;
+      av.u[r] += obs_of(obs, r, kObsPotential) / s.n / samples;
     }
   }
   return av;
@@ -438,17 +438,17 @@ TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
   const NeighborStats before = gpu->neighbor_stats();
   std::vector<double> obs;
   gpu->observables(obs);
-  const double v0 = obs_of(obs, 0, kernels::kObsVolume);
+  const double v0 = obs_of(obs, 0, kObsVolume);
   gpu->run(1500);
   const NeighborStats after = gpu->neighbor_stats();
   gpu->observables(obs);
-  EXPECT_LT(obs_of(obs, 0, kernels::kObsVolume), 0.5 * v0);  // compressed a lot
+  EXPECT_LT(obs_of(obs, 0, kObsVolume), 0.5 * v0);  // compressed a lot
   EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
   std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
               before.max_neighbors, after.max_neighbors, before.cell_capacity, after.cell_capacity);
   BatchState end;
   gpu->get_state(end);
-  for (double p : {obs_of(obs, 0, kernels::kObsPotential), obs_of(obs, 1, kernels::kObsPotential)})
+  for (double p : {obs_of(obs, 0, kObsPotential), obs_of(obs, 1, kObsPotential)})
     EXPECT_TRUE(std::isfinite(p));
   auto cpu = make_engine("cpu", "binary3d", es);
   cpu->set_state(end);
@@ -467,8 +467,8 @@ TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
   std::vector<double> cobs;
   cpu->observables(cobs);
   for (int r = 0; r < 2; ++r)
-    EXPECT_NEAR(obs_of(obs, r, kernels::kObsPotential), obs_of(cobs, r, kernels::kObsPotential),
-                1e-5 * std::max(1.0, obs_of(cobs, r, kernels::kObsPotential)));
+    EXPECT_NEAR(obs_of(obs, r, kObsPotential), obs_of(cobs, r, kObsPotential),
+                1e-5 * std::max(1.0, obs_of(cobs, r, kObsPotential)));
 }
 
 #if defined(VITRIFY_HAVE_CUDA)

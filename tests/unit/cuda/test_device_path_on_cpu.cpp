@@ -173,7 +173,7 @@ TEST(DevicePathOnCpu, OverflowInsideABlockIsRerunNotKept) {
   std::vector<double> obs;
   e->observables(obs);
   for (int r = 0; r < 2; ++r)
-    EXPECT_GT(400 / obs[r * kernels::kObsCount + kernels::kObsVolume], 0.8) << "compressed";
+    EXPECT_GT(400 / obs[r * kObsCount + kObsVolume], 0.8) << "compressed";
 
   // And the forces of the end state are those of complete lists.
   auto fresh = make_engine("cpu", "binary3d", es);

@@ -42,8 +42,8 @@ BatchState lattice_batch(const std::string& model, int replicas, int n, double d
 double total_energy(Engine& e, int r) {
   std::vector<double> obs;
   e.observables(obs);
-  return obs[r * kernels::kObsCount + kernels::kObsKinetic] +
-         obs[r * kernels::kObsCount + kernels::kObsPotential];
+  return obs[r * kObsCount + kObsKinetic] +
+         obs[r * kObsCount + kObsPotential];
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ TEST(Dynamics, NveConservesEnergy) {
     // and the dynamics really moved: the kinetic temperature is nonzero
     std::vector<double> obs;
     f->observables(obs);
-    EXPECT_GT(obs[kernels::kObsTemperature], 0.3) << name;
+    EXPECT_GT(obs[kObsTemperature], 0.3) << name;
   }
 }
 
@@ -110,7 +110,7 @@ TEST(Dynamics, ThermostatReachesEachReplicasTarget) {
     e->run(10);
     e->observables(obs);
     for (int r = 0; r < 3; ++r)
-      t[r].v.push_back(obs[r * kernels::kObsCount + kernels::kObsTemperature]);
+      t[r].v.push_back(obs[r * kObsCount + kObsTemperature]);
   }
   for (int r = 0; r < 3; ++r) {
     // Berendsen keeps <T> at the target up to its own small bias; 1 % is far tighter than the
@@ -133,8 +133,8 @@ TEST(Dynamics, BarostatBringsBinary3dToTargetPressure) {
     e->run(10);
     e->observables(obs);
     for (int r = 0; r < 2; ++r) {
-      p[r].v.push_back(obs[r * kernels::kObsCount + kernels::kObsPressure]);
-      rho[r].v.push_back(500 / obs[r * kernels::kObsCount + kernels::kObsVolume]);
+      p[r].v.push_back(obs[r * kObsCount + kObsPressure]);
+      rho[r].v.push_back(500 / obs[r * kObsCount + kObsVolume]);
     }
   }
   for (int r = 0; r < 2; ++r) {

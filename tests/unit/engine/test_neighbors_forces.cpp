@@ -52,7 +52,7 @@ void check_lists_and_forces(Engine& e, const BatchState& s, const Model& model, 
   for (int r = 0; r < s.n_replicas; ++r) {
     std::vector<double> f;
     const double u = test_util::brute_force(s, r, model, f);
-    EXPECT_NEAR(obs[r * kernels::kObsCount + kernels::kObsPotential], u,
+    EXPECT_NEAR(obs[r * kObsCount + kObsPotential], u,
                 1e-4 * std::max(1.0, std::fabs(u)));
     double fmax = 0;
     for (double v : f) fmax = std::max(fmax, std::fabs(v));
@@ -138,7 +138,7 @@ TEST(NeighborList, StaysValidUnderNptBoxScaling) {
   e->set_state(s);
   std::vector<double> obs;
   e->observables(obs);
-  const double v0 = obs[kernels::kObsVolume];
+  const double v0 = obs[kObsVolume];
   const long builds0 = e->neighbor_stats().builds;
   for (int block = 0; block < 10; ++block) {
     e->run(20);
@@ -146,7 +146,7 @@ TEST(NeighborList, StaysValidUnderNptBoxScaling) {
     check_lists_and_forces(*e, s, Binary3d::make(), es.skin, false);
   }
   e->observables(obs);
-  EXPECT_LT(obs[kernels::kObsVolume], 0.9 * v0);  // the box really shrank
+  EXPECT_LT(obs[kObsVolume], 0.9 * v0);  // the box really shrank
   EXPECT_GT(e->neighbor_stats().builds, builds0);
 }
 
@@ -183,9 +183,9 @@ void expect_half_equals_full(const BatchState& s, const char* name) {
   half.observables(ho);
   full.observables(go);
   for (int r = 0; r < s.n_replicas; ++r)
-    for (int q : {kernels::kObsPotential, kernels::kObsVirial}) {
-      const double v = go[r * kernels::kObsCount + q];
-      EXPECT_NEAR(ho[r * kernels::kObsCount + q], v, 1e-5 * std::max(1.0, std::fabs(v)))
+    for (int q : {kObsPotential, kObsVirial}) {
+      const double v = go[r * kObsCount + q];
+      EXPECT_NEAR(ho[r * kObsCount + q], v, 1e-5 * std::max(1.0, std::fabs(v)))
           << name << " replica " << r << " observable " << q;
     }
   std::vector<int> hn, gn;
@@ -256,7 +256,7 @@ TEST(Forces, ThreeParticleAnalytic) {
   EXPECT_EQ(u02, 0.0);
   std::vector<double> obs;
   e->observables(obs);
-  EXPECT_NEAR(obs[kernels::kObsPotential], u01 + u12, 1e-5);
+  EXPECT_NEAR(obs[kObsPotential], u01 + u12, 1e-5);
   std::vector<real> fx, fy, fz;
   e->forces(fx, fy, fz);
   const double f01 = pair_f(1.1, 1.2), f12 = pair_f(1.2, 1.4);
@@ -265,7 +265,7 @@ TEST(Forces, ThreeParticleAnalytic) {
   EXPECT_NEAR(fx[2], f12, 1e-4);
   EXPECT_NEAR(fy[1], 0.0, 1e-6);
   // Virial sum of r.f over pairs.
-  EXPECT_NEAR(obs[kernels::kObsVirial], 1.1 * f01 + 1.2 * f12, 1e-4);
+  EXPECT_NEAR(obs[kObsVirial], 1.1 * f01 + 1.2 * f12, 1e-4);
 }
 
 TEST(Forces, TwoParticleHumpAcrossPeriodicBoundary) {
@@ -282,7 +282,7 @@ TEST(Forces, TwoParticleHumpAcrossPeriodicBoundary) {
   const auto m = Hump2d::make();
   real f, u;
   m.evaluate(real(1.25 * 1.25), 0, 0, f, u);
-  EXPECT_NEAR(obs[kernels::kObsPotential], u, 1e-6);
+  EXPECT_NEAR(obs[kObsPotential], u, 1e-6);
   std::vector<real> fx, fy, fz;
   e->forces(fx, fy, fz);
   EXPECT_NEAR(fx[0], f * 1.25, 1e-4);  // i - j = +1.25 along x through the boundary
