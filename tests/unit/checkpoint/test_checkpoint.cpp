@@ -111,7 +111,8 @@ TEST(Checkpoint, FormatRoundTripsAndDetectsDamage) {
   c.sampler = {{"a", 0.1}};
   c.engine.state.resize(2, 3, 2);
   c.engine.state.x = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
-  c.engine.observables = {1.0 / 3.0, 2.0};
+  c.engine.arrays["observables"] = vitrify::SavedArray::of(std::vector<double>{1.0 / 3.0, 2.0});
+  c.engine.arrays["thermostat_state"] = vitrify::SavedArray::of(std::vector<double>{0.25, -1.0});
   c.engine.max_neighbors = 40;
   const std::string bytes = vitrify::encode_checkpoint(c);
   const vitrify::RunCheckpoint d = vitrify::decode_checkpoint(bytes, "mem");
@@ -122,7 +123,11 @@ TEST(Checkpoint, FormatRoundTripsAndDetectsDamage) {
   EXPECT_EQ(d.thermo_bytes, c.thermo_bytes);
   EXPECT_EQ(d.sampler, c.sampler);
   EXPECT_EQ(d.engine.state.x, c.engine.state.x);
-  EXPECT_EQ(d.engine.observables, c.engine.observables);
+  ASSERT_EQ(d.engine.arrays.size(), 2u);
+  EXPECT_EQ(d.engine.arrays.at("observables").as<double>(),
+            c.engine.arrays.at("observables").as<double>());
+  EXPECT_EQ(d.engine.arrays.at("thermostat_state").as<double>(),
+            (std::vector<double>{0.25, -1.0}));
   EXPECT_EQ(d.engine.max_neighbors, 40);
   // Every single-byte change and every truncation is refused.
   for (std::size_t at : {std::size_t(0), std::size_t(9), std::size_t(20), std::size_t(40),
