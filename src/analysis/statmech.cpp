@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "statmech_model_facts.hpp"
 #include "vitrify/analysis/fit_linear.hpp"
 #include "vitrify/analysis/statmech_input.hpp"
 #include "vitrify/analysis/statmech_model.hpp"
@@ -687,15 +688,10 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
 
   // Liquid species.
   std::vector<std::string> liquid_names = opt.liquid_species;
-  if (liquid_names.empty()) {
-    for (const SpeciesDefinition& s : m.species) {
-      const bool liquid = m.model == "binary3d"
-                              ? (s.type == 0 ? (s.neighbors >= 3 && s.neighbors <= 7)
-                                             : (s.neighbors >= 6 && s.neighbors <= 11))
-                              : (s.neighbors == 2 || s.neighbors == 5 || s.neighbors == 6);
-      if (liquid) liquid_names.push_back(s.name);
-    }
-  }
+  const ModelFacts facts = *model_facts(m.model);  // parse_measurements rejects unknown models
+  if (liquid_names.empty())
+    for (const SpeciesDefinition& s : m.species)
+      if (facts.is_liquid(s.type, s.neighbors)) liquid_names.push_back(s.name);
   for (const std::string& name : liquid_names) {
     if (!species_by_name.count(name))
       options_error("liquid_species", "unknown species \"" + name + "\"");
@@ -722,10 +718,10 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
       if (!species_by_name.count(ref_name) || m.species[species_by_name[ref_name]].type != g.type)
         options_error("reference." + g.name,
                       "\"" + ref_name + "\" is not a species of group " + g.name);
-    } else if (m.model == "hump2d" && species_by_name.count("c2") &&
-               m.species[species_by_name["c2"]].type == g.type) {
-      ref_name = "c2";
-      g.reference_choice = "default (the paper's reference species i = 2)";
+    } else if (!facts.default_reference.empty() && species_by_name.count(facts.default_reference) &&
+               m.species[species_by_name[facts.default_reference]].type == g.type) {
+      ref_name = facts.default_reference;
+      g.reference_choice = facts.default_reference_choice;
     } else {
       // The species with the largest minimum concentration over the fitted state points.
       double best = -1.0;

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "statmech_model_facts.hpp"
 #include "vitrify/core/error.hpp"
 
 namespace vitrify::analysis {
@@ -89,11 +90,11 @@ void parse_header(const json& doc, Measurements& m) {
   const long long version = require_integer(doc, "version", "");
   if (version != 1) fail("version", "unsupported version " + std::to_string(version));
   m.model = require_string(doc, "model", "");
-  if (m.model != "binary3d" && m.model != "hump2d")
-    fail("model", "unknown model \"" + m.model + "\" (expected binary3d or hump2d)");
+  const std::optional<ModelFacts> facts = model_facts(m.model);
+  if (!facts)
+    fail("model", "unknown model \"" + m.model + "\" (expected " + known_models_text() + ")");
   m.dimension = require_int(doc, "dimension", "");
-  const int expected_dimension = m.model == "binary3d" ? 3 : 2;
-  if (m.dimension != expected_dimension)
+  if (m.dimension != facts->dimension)
     fail("dimension", std::to_string(m.dimension) + " does not match model " + m.model);
   m.ensemble = require_string(doc, "ensemble", "");
   if (m.ensemble != "npt" && m.ensemble != "nvt" && m.ensemble != "nve")
