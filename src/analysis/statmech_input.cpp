@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "statmech_model_facts.hpp"
 #include "vitrify/core/error.hpp"
 
 namespace vitrify::analysis {
@@ -81,22 +82,19 @@ MeasuredValue require_value(const json& object, const std::string& key, const st
   return *parse_value(require(object, key, path), join(path, key), false);
 }
 
-}  // namespace
-
-Measurements parse_measurements(const json& doc, double concentration_tolerance) {
-  if (!doc.is_object()) fail("(top level)", "expected a JSON object");
-  Measurements m;
+// format, version, model, dimension, ensemble, n_particles, pressure and particle_types.
+void parse_header(const json& doc, Measurements& m) {
   const std::string format = require_string(doc, "format", "");
   if (format != "vitrify-measurements")
     fail("format", "expected \"vitrify-measurements\", got \"" + format + "\"");
   const long long version = require_integer(doc, "version", "");
   if (version != 1) fail("version", "unsupported version " + std::to_string(version));
   m.model = require_string(doc, "model", "");
-  if (m.model != "binary3d" && m.model != "hump2d")
-    fail("model", "unknown model \"" + m.model + "\" (expected binary3d or hump2d)");
+  const std::optional<ModelFacts> facts = model_facts(m.model);
+  if (!facts)
+    fail("model", "unknown model \"" + m.model + "\" (expected " + known_models_text() + ")");
   m.dimension = require_int(doc, "dimension", "");
-  const int expected_dimension = m.model == "binary3d" ? 3 : 2;
-  if (m.dimension != expected_dimension)
+  if (m.dimension != facts->dimension)
     fail("dimension", std::to_string(m.dimension) + " does not match model " + m.model);
   m.ensemble = require_string(doc, "ensemble", "");
   if (m.ensemble != "npt" && m.ensemble != "nvt" && m.ensemble != "nve")
@@ -114,8 +112,10 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
       m.particle_types.push_back(t.get<std::string>());
     }
   }
+}
 
-  // Species.
+// species and other_bins; returns every name they define.
+std::set<std::string> parse_species(const json& doc, Measurements& m) {
   const json& species = require(doc, "species", "");
   if (!species.is_array() || species.empty()) fail("species", "expected a non-empty array");
   std::set<std::string> names;
@@ -141,94 +141,118 @@ Measurements parse_measurements(const json& doc, double concentration_tolerance)
       m.other_bins.push_back(b);
     }
   }
+  return names;
+}
 
-  // State points.
+// Concentrations: every tracked species must be there; names must be known; >= -tol; sum 1.
+void parse_concentrations(const json& p, const std::string& path, const Measurements& m,
+                          const std::set<std::string>& names, double concentration_tolerance,
+                          StatePointMeasurement& sp) {
+  const json& conc = require(p, "concentrations", path);
+  if (!conc.is_object()) fail(path + ".concentrations", "expected an object");
+  double sum = 0.0;
+  for (auto it = conc.begin(); it != conc.end(); ++it) {
+    const std::string cpath = path + ".concentrations." + it.key();
+    if (!names.count(it.key())) fail(cpath, "not a tracked species nor an other bin");
+    MeasuredValue v = *parse_value(it.value(), cpath, false);
+    if (v.mean < -concentration_tolerance)
+      fail(cpath, "negative concentration " + number_text(v.mean));
+    if (v.mean > 1.0 + concentration_tolerance)
+      fail(cpath, "concentration " + number_text(v.mean) + " exceeds 1");
+    v.mean = std::max(v.mean, 0.0);
+    sum += v.mean;
+    sp.concentrations[it.key()] = v;
+  }
+  for (const SpeciesDefinition& s : m.species)
+    if (!sp.concentrations.count(s.name))
+      fail(path + ".concentrations." + s.name, "missing field (tracked species)");
+  if (std::abs(sum - 1.0) > concentration_tolerance)
+    fail(path + ".concentrations", "not normalised: the concentrations sum to " + number_text(sum) +
+                                       " (expected 1 within " +
+                                       number_text(concentration_tolerance) + ")");
+}
+
+void parse_species_energy(const json& p, const std::string& path, StatePointMeasurement& sp) {
+  if (!p.contains("species_energy") || !p["species_energy"].is_object()) return;
+  for (auto it = p["species_energy"].begin(); it != p["species_energy"].end(); ++it) {
+    const std::string epath = path + ".species_energy." + it.key();
+    if (!it.value().is_object()) fail(epath, "expected an object");
+    const json& mean = it.value().contains("mean") ? it.value()["mean"] : json();
+    if (mean.is_null()) continue;  // species never seen at this temperature
+    std::optional<MeasuredValue> v = parse_value(it.value(), epath, true);
+    if (v) sp.species_energy[it.key()] = *v;
+  }
+}
+
+TauAlphaMeasurement parse_tau_alpha(const json& p, const std::string& path) {
+  TauAlphaMeasurement out;
+  const json& tau = require(p, "tau_alpha", path);
+  const std::string tpath = path + ".tau_alpha";
+  if (!tau.is_object()) fail(tpath, "expected an object");
+  const json& reached = require(tau, "reached", tpath);
+  if (!reached.is_boolean()) fail(tpath + ".reached", "expected true or false");
+  out.reached = reached.get<bool>();
+  if (out.reached) {
+    const double value = require_number(tau, "value", tpath);
+    if (!(value > 0.0)) fail(tpath + ".value", "must be > 0, got " + number_text(value));
+    out.value = value;
+    if (tau.contains("error") && !tau["error"].is_null()) {
+      const double err = require_number(tau, "error", tpath);
+      if (!(err > 0.0)) fail(tpath + ".error", "must be > 0, got " + number_text(err));
+      out.error = err;
+    }
+  }
+  if (tau.contains("lower_bound") && tau["lower_bound"].is_number())
+    out.lower_bound = tau["lower_bound"].get<double>();
+  return out;
+}
+
+// state_points[i].
+StatePointMeasurement parse_state_point(const json& p, size_t i, const Measurements& m,
+                                        const std::set<std::string>& names,
+                                        double concentration_tolerance) {
+  const std::string path = "state_points[" + std::to_string(i) + "]";
+  StatePointMeasurement sp;
+  sp.index = static_cast<int>(i);
+  sp.temperature = require_number(p, "temperature", path);
+  if (!(sp.temperature > 0.0))
+    fail(path + ".temperature", "must be > 0, got " + number_text(sp.temperature));
+  sp.density = require_value(p, "density", path);
+  if (!(sp.density.mean > 0.0))
+    fail(path + ".density.mean", "must be > 0, got " + number_text(sp.density.mean));
+  sp.potential_energy = require_value(p, "u", path);
+  if (m.is_npt()) {
+    const json& h = require(p, "h", path);
+    if (h.is_null()) fail(path + ".h", "null, but the enthalpy is required for NPT");
+    sp.enthalpy = *parse_value(h, path + ".h", false);
+  }
+  parse_concentrations(p, path, m, names, concentration_tolerance, sp);
+  parse_species_energy(p, path, sp);
+  sp.tau_alpha = parse_tau_alpha(p, path);
+  if (p.contains("equilibrated")) {
+    if (!p["equilibrated"].is_boolean()) fail(path + ".equilibrated", "expected true or false");
+    sp.equilibrated = p["equilibrated"].get<bool>();
+  }
+  if (p.contains("flags") && p["flags"].is_array())
+    for (const json& f : p["flags"])
+      if (f.is_string()) sp.flags.push_back(f.get<std::string>());
+  return sp;
+}
+
+}  // namespace
+
+Measurements parse_measurements(const json& doc, double concentration_tolerance) {
+  if (!doc.is_object()) fail("(top level)", "expected a JSON object");
+  Measurements m;
+  parse_header(doc, m);
+  const std::set<std::string> names = parse_species(doc, m);
   const json& points = require(doc, "state_points", "");
   if (!points.is_array()) fail("state_points", "expected an array");
   if (points.size() < 3)
     fail("state_points", "fewer than three temperatures (" + std::to_string(points.size()) +
                              "); the fits need at least three");
-  for (size_t i = 0; i < points.size(); ++i) {
-    const json& p = points[i];
-    const std::string path = "state_points[" + std::to_string(i) + "]";
-    StatePointMeasurement sp;
-    sp.index = static_cast<int>(i);
-    sp.temperature = require_number(p, "temperature", path);
-    if (!(sp.temperature > 0.0))
-      fail(path + ".temperature", "must be > 0, got " + number_text(sp.temperature));
-    sp.density = require_value(p, "density", path);
-    if (!(sp.density.mean > 0.0))
-      fail(path + ".density.mean", "must be > 0, got " + number_text(sp.density.mean));
-    sp.potential_energy = require_value(p, "u", path);
-    if (m.is_npt()) {
-      const json& h = require(p, "h", path);
-      if (h.is_null()) fail(path + ".h", "null, but the enthalpy is required for NPT");
-      sp.enthalpy = *parse_value(h, path + ".h", false);
-    }
-
-    // Concentrations: every tracked species must be there; names must be known; >= -tol; sum 1.
-    const json& conc = require(p, "concentrations", path);
-    if (!conc.is_object()) fail(path + ".concentrations", "expected an object");
-    double sum = 0.0;
-    for (auto it = conc.begin(); it != conc.end(); ++it) {
-      const std::string cpath = path + ".concentrations." + it.key();
-      if (!names.count(it.key())) fail(cpath, "not a tracked species nor an other bin");
-      MeasuredValue v = *parse_value(it.value(), cpath, false);
-      if (v.mean < -concentration_tolerance)
-        fail(cpath, "negative concentration " + number_text(v.mean));
-      if (v.mean > 1.0 + concentration_tolerance)
-        fail(cpath, "concentration " + number_text(v.mean) + " exceeds 1");
-      v.mean = std::max(v.mean, 0.0);
-      sum += v.mean;
-      sp.concentrations[it.key()] = v;
-    }
-    for (const SpeciesDefinition& s : m.species)
-      if (!sp.concentrations.count(s.name))
-        fail(path + ".concentrations." + s.name, "missing field (tracked species)");
-    if (std::abs(sum - 1.0) > concentration_tolerance)
-      fail(path + ".concentrations", "not normalised: the concentrations sum to " +
-                                         number_text(sum) + " (expected 1 within " +
-                                         number_text(concentration_tolerance) + ")");
-
-    if (p.contains("species_energy") && p["species_energy"].is_object()) {
-      for (auto it = p["species_energy"].begin(); it != p["species_energy"].end(); ++it) {
-        const std::string epath = path + ".species_energy." + it.key();
-        if (!it.value().is_object()) fail(epath, "expected an object");
-        const json& mean = it.value().contains("mean") ? it.value()["mean"] : json();
-        if (mean.is_null()) continue;  // species never seen at this temperature
-        std::optional<MeasuredValue> v = parse_value(it.value(), epath, true);
-        if (v) sp.species_energy[it.key()] = *v;
-      }
-    }
-
-    const json& tau = require(p, "tau_alpha", path);
-    const std::string tpath = path + ".tau_alpha";
-    if (!tau.is_object()) fail(tpath, "expected an object");
-    const json& reached = require(tau, "reached", tpath);
-    if (!reached.is_boolean()) fail(tpath + ".reached", "expected true or false");
-    sp.tau_alpha.reached = reached.get<bool>();
-    if (sp.tau_alpha.reached) {
-      const double value = require_number(tau, "value", tpath);
-      if (!(value > 0.0)) fail(tpath + ".value", "must be > 0, got " + number_text(value));
-      sp.tau_alpha.value = value;
-      if (tau.contains("error") && !tau["error"].is_null()) {
-        const double err = require_number(tau, "error", tpath);
-        if (!(err > 0.0)) fail(tpath + ".error", "must be > 0, got " + number_text(err));
-        sp.tau_alpha.error = err;
-      }
-    }
-    if (tau.contains("lower_bound") && tau["lower_bound"].is_number())
-      sp.tau_alpha.lower_bound = tau["lower_bound"].get<double>();
-
-    if (p.contains("equilibrated")) {
-      if (!p["equilibrated"].is_boolean()) fail(path + ".equilibrated", "expected true or false");
-      sp.equilibrated = p["equilibrated"].get<bool>();
-    }
-    if (p.contains("flags") && p["flags"].is_array())
-      for (const json& f : p["flags"])
-        if (f.is_string()) sp.flags.push_back(f.get<std::string>());
-    m.state_points.push_back(std::move(sp));
-  }
+  for (size_t i = 0; i < points.size(); ++i)
+    m.state_points.push_back(parse_state_point(points[i], i, m, names, concentration_tolerance));
   std::stable_sort(m.state_points.begin(), m.state_points.end(),
                    [](const StatePointMeasurement& a, const StatePointMeasurement& b) {
                      return a.temperature < b.temperature;

@@ -1,7 +1,8 @@
 #pragma once
-// `vitrify analyze`: the statistical mechanics of quasi-species (SPEC.md section 3) turning a
-// measurements.json (docs/OUTPUTS.md) into analysis.json and analysis_*.csv (documented at the
-// end of docs/OUTPUTS.md; methods in docs/ANALYSIS.md).
+// `vitrify analyze`: the statistical mechanics of quasi-species (docs/PHYSICS.md, sections
+// "Quasi-species" and "Statistical mechanics") turning a measurements.json (docs/OUTPUTS.md)
+// into analysis.json and analysis_*.csv (documented at the end of docs/OUTPUTS.md; methods in
+// docs/ANALYSIS.md).
 //
 // Command-line flags wanted for `vitrify analyze MEASUREMENTS.json [-o OUT_DIR]` (each maps to
 // the AnalyzeOptions field of the same name; --options FILE reads the JSON form accepted by
