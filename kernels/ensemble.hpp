@@ -36,8 +36,8 @@ VT_HD inline double berendsen_velocity_scale(const StepTotals& s, double target,
 
 // Isotropic Berendsen barostat: mu = [1 - dt/tau_p (p0 - p)/B]^(1/d); the bracket is clamped at
 // 0.5 so that a blown-up replica cannot reach a negative volume.
-VT_HD inline double berendsen_length_scale(const StepTotals& s, double p_target, real dt,
-                                           real tau, real bulk_modulus) {
+VT_HD inline double berendsen_length_scale(const StepTotals& s, double p_target, real dt, real tau,
+                                           real bulk_modulus) {
   double f = 1.0 - double(dt) / tau * (p_target - s.pressure) / bulk_modulus;
   if (f < 0.5) f = 0.5;
   return pow(f, 1.0 / s.dim);
@@ -46,8 +46,8 @@ VT_HD inline double berendsen_length_scale(const StepTotals& s, double p_target,
 struct Thermostat {
   int enabled;  // 0: NVE (lambda = 1)
   ThermostatKind kind;
-  real tau;         // coupling time
-  double* state;    // state_size doubles per replica (unused by Berendsen)
+  real tau;       // coupling time
+  double* state;  // state_size doubles per replica (unused by Berendsen)
   int state_size;
   // Velocity scale factor of this step for a replica at target temperature `target`.
   VT_HD double velocity_scale(const StepTotals& s, double target, real dt) const {

@@ -9,10 +9,10 @@
 #include <map>
 #include <sstream>
 
-#include "statmech_model_facts.hpp"
 #include "statmech_steps.hpp"
 #include "vitrify/analysis/statmech_input.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify::analysis {
 
@@ -72,13 +72,24 @@ GroupSetup make_groups(const Measurements& m) {
   return setup;
 }
 
-// The liquid species: the option, else the model's default.
-void mark_liquid_species(const Measurements& m, const AnalyzeOptions& opt, const ModelFacts& facts,
+// The liquid species: the option, else the model's default list, else (a model without a
+// published choice) every species whose concentration is higher at the highest fitted
+// temperature than at the lowest.
+void mark_liquid_species(const Measurements& m, const AnalyzeOptions& opt, const ModelInfo& model,
+                         const StatePointSelection& sel,
                          const std::map<std::string, int>& species_by_name, GroupSetup& setup) {
   setup.liquid_names = opt.liquid_species;
-  if (setup.liquid_names.empty())
+  if (setup.liquid_names.empty() && !model.liquid_species.empty()) {
     for (const SpeciesDefinition& s : m.species)
-      if (facts.is_liquid(s.type, s.neighbors)) setup.liquid_names.push_back(s.name);
+      if (std::find(model.liquid_species.begin(), model.liquid_species.end(), s.name) !=
+          model.liquid_species.end())
+        setup.liquid_names.push_back(s.name);
+  } else if (setup.liquid_names.empty()) {
+    const auto& cold = m.state_points[sel.fit_points.front()].concentrations;
+    const auto& hot = m.state_points[sel.fit_points.back()].concentrations;
+    for (const SpeciesDefinition& s : m.species)
+      if (hot.at(s.name).mean > cold.at(s.name).mean) setup.liquid_names.push_back(s.name);
+  }
   for (const std::string& name : setup.liquid_names) {
     const auto it = species_by_name.find(name);
     if (it == species_by_name.end())
@@ -119,7 +130,7 @@ std::string most_abundant_species(const Measurements& m, const StatePointSelecti
 
 // Sets g.reference and g.reference_choice: the option, the model's default or the automatic
 // choice.
-void choose_reference(const Measurements& m, const AnalyzeOptions& opt, const ModelFacts& facts,
+void choose_reference(const Measurements& m, const AnalyzeOptions& opt, const ModelInfo& model,
                       const StatePointSelection& sel,
                       const std::map<std::string, int>& species_by_name, Group& g) {
   auto of_group = [&](const std::string& name) {
@@ -134,9 +145,10 @@ void choose_reference(const Measurements& m, const AnalyzeOptions& opt, const Mo
     if (!of_group(ref_name))
       options_error("reference." + g.name,
                     "\"" + ref_name + "\" is not a species of group " + g.name);
-  } else if (!facts.default_reference.empty() && of_group(facts.default_reference)) {
-    ref_name = facts.default_reference;
-    g.reference_choice = facts.default_reference_choice;
+  } else if (g.type < model.n_types && !model.reference_species[g.type].empty() &&
+             of_group(model.reference_species[g.type])) {
+    ref_name = model.reference_species[g.type];
+    g.reference_choice = "default (" + model.reference_reason + ")";
   } else {
     ref_name = most_abundant_species(m, sel, g);
     g.reference_choice = "automatic (largest minimum concentration over the fitted temperatures)";
@@ -201,14 +213,14 @@ StatePointSelection select_state_points(const Measurements& m, const AnalyzeOpti
 
 GroupSetup set_up_groups(const Measurements& m, const AnalyzeOptions& opt,
                          const StatePointSelection& sel) {
-  const ModelFacts facts = *model_facts(m.model);  // parse_measurements rejects unknown models
+  const ModelInfo& model = model_info(m.model);  // parse_measurements rejects unknown models
   GroupSetup setup = make_groups(m);
   std::map<std::string, int> species_by_name;
   for (size_t s = 0; s < m.species.size(); ++s) species_by_name[m.species[s].name] = s;
-  mark_liquid_species(m, opt, facts, species_by_name, setup);
+  mark_liquid_species(m, opt, model, sel, species_by_name, setup);
   check_reference_groups(opt, setup.groups);
   for (Group& g : setup.groups) {
-    choose_reference(m, opt, facts, sel, species_by_name, g);
+    choose_reference(m, opt, model, sel, species_by_name, g);
     setup.species[g.reference].is_reference = true;
     check_reference_present(m, sel, g);
     set_group_fraction(m, opt, sel, g);

@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "statmech_model_facts.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify::analysis {
 
@@ -90,11 +90,14 @@ void parse_header(const json& doc, Measurements& m) {
   const long long version = require_integer(doc, "version", "");
   if (version != 1) fail("version", "unsupported version " + std::to_string(version));
   m.model = require_string(doc, "model", "");
-  const std::optional<ModelFacts> facts = model_facts(m.model);
-  if (!facts)
-    fail("model", "unknown model \"" + m.model + "\" (expected " + known_models_text() + ")");
+  const std::vector<std::string> known = model_names();
+  if (std::find(known.begin(), known.end(), m.model) == known.end()) {
+    std::string names;
+    for (const std::string& name : known) names += (names.empty() ? "" : ", ") + name;
+    fail("model", "unknown model \"" + m.model + "\" (expected one of " + names + ")");
+  }
   m.dimension = require_int(doc, "dimension", "");
-  if (m.dimension != facts->dimension)
+  if (m.dimension != model_info(m.model).dimension)
     fail("dimension", std::to_string(m.dimension) + " does not match model " + m.model);
   m.ensemble = require_string(doc, "ensemble", "");
   if (m.ensemble != "npt" && m.ensemble != "nvt" && m.ensemble != "nve")

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "vitrify/core/observables.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/output.hpp"
 
@@ -115,8 +115,8 @@ void ThermoWriter::write(const std::string& stage, long step, double time,
     const double u = o[kObsPotential] / n;
     const double v = o[kObsVolume] / n;
     std::ostringstream f;
-    f << stage << ',' << step << ',' << std::setprecision(10) << time << ','
-      << o[kObsTemperature] << ',' << o[kObsPressure] << ',' << u << ',' << v;
+    f << stage << ',' << step << ',' << std::setprecision(10) << time << ',' << o[kObsTemperature]
+      << ',' << o[kObsPressure] << ',' << u << ',' << v;
     if (npt) f << ',' << u + pressure * v;
     f << '\n';
     put(replicas[k], f.str());

@@ -13,8 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "vitrify/core/observables.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
@@ -174,7 +174,8 @@ void validate_decoded(const RunCheckpoint& c) {
                        std::to_string(R) + " replicas");
   auto saved = [&](const char* key, std::size_t elem_bytes, std::size_t want) {
     const auto it = e.arrays.find(key);
-    if (it == e.arrays.end()) throw InputError("checkpoint field \"" + std::string(key) + "\" is missing");
+    if (it == e.arrays.end())
+      throw InputError("checkpoint field \"" + std::string(key) + "\" is missing");
     need(key, it->second.bytes.size() / elem_bytes, want);
   };
   saved("x_last", sizeof(real), nt);

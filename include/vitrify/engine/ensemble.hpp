@@ -12,8 +12,8 @@ namespace vitrify {
 
 struct ThermostatInfo {
   ThermostatKind kind;
-  const char* name;    // the configuration's "thermostat" value
-  int state_size;      // doubles of per-replica state
+  const char* name;  // the configuration's "thermostat" value
+  int state_size;    // doubles of per-replica state
   const char* summary;
 };
 

@@ -2,8 +2,8 @@
 // Measurement helpers shared by the scan sampler and its tests.
 #include <vector>
 
-#include "vitrify/models/model_info.hpp"
 #include "vitrify/io/config.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 

@@ -33,10 +33,10 @@ namespace vitrify {
 
 // Roles of an engine array (ArrayUse::roles).
 enum ArrayRole : unsigned {
-  kRoleState = 1,    // part of BatchState: uploaded by set_state, read by get_state
-  kRoleSaved = 2,    // saved in EngineCheckpoint::arrays (with the state: a checkpoint)
-  kRoleBlock = 4,    // device path: copied at a block start and restored for a rerun
-  kRoleTarget = 8,   // set by set_targets, not by set_state
+  kRoleState = 1,   // part of BatchState: uploaded by set_state, read by get_state
+  kRoleSaved = 2,   // saved in EngineCheckpoint::arrays (with the state: a checkpoint)
+  kRoleBlock = 4,   // device path: copied at a block start and restored for a rerun
+  kRoleTarget = 8,  // set by set_targets, not by set_state
 };
 
 // One line of the engine's array table (see ReplicaEngine::for_each_array).
@@ -44,9 +44,9 @@ template <class T>
 struct ArrayUse {
   using value_type = T;
   const char* name;
-  std::size_t size;  // elements for the current batch and capacities
-  unsigned roles;    // ArrayRole bits
-  T* kernels::BatchView::*view = nullptr;     // where kernel bodies see it (if they do)
+  std::size_t size;                             // elements for the current batch and capacities
+  unsigned roles;                               // ArrayRole bits
+  T* kernels::BatchView::*view = nullptr;       // where kernel bodies see it (if they do)
   std::vector<T> BatchState::*state = nullptr;  // its BatchState member (kRoleState)
 };
 
@@ -399,9 +399,7 @@ class ReplicaEngine final : public Engine {
   std::size_t cell_list_size() const {
     return static_cast<std::size_t>(R_) * max_cells_ * cell_capacity_;
   }
-  std::size_t nbr_list_size() const {
-    return static_cast<std::size_t>(R_) * N_ * max_neighbors_;
-  }
+  std::size_t nbr_list_size() const { return static_cast<std::size_t>(R_) * N_ * max_neighbors_; }
 
   // The engine's arrays, one line each: f(ArrayUse<T>{name, size, roles, view, state}, buffer).
   // Sizes follow the batch (R_, N_) and the current capacities; arrays a policy does not use

@@ -10,22 +10,22 @@
 namespace vitrify {
 
 struct RunConfig {
-  std::string model;                 // a name of the model list (model_names())
-  int n_particles = 4096;            // N per replica
-  std::string ensemble;              // "npt" | "nvt" | "nve" (default per model)
-  double density = 0;                // NVT/NVE number density N/V (sigma^-d)
-  double pressure = 0;               // NPT imposed pressure (eps/sigma^d)
-  std::vector<double> temperatures;  // one replica group per temperature (eps/k_B)
-  int copies_per_temperature = 1;    // independent replicas per temperature
-  double dt = 0.005;                 // time step (tau)
+  std::string model;                     // a name of the model list (model_names())
+  int n_particles = 4096;                // N per replica
+  std::string ensemble;                  // "npt" | "nvt" | "nve" (default per model)
+  double density = 0;                    // NVT/NVE number density N/V (sigma^-d)
+  double pressure = 0;                   // NPT imposed pressure (eps/sigma^d)
+  std::vector<double> temperatures;      // one replica group per temperature (eps/k_B)
+  int copies_per_temperature = 1;        // independent replicas per temperature
+  double dt = 0.005;                     // time step (tau)
   std::string thermostat = "berendsen";  // thermostat component (nvt, npt)
   std::string barostat = "berendsen";    // barostat component (npt)
-  double thermostat_tau = 0.5;       // thermostat coupling time (tau)
-  double barostat_tau = 5.0;         // barostat coupling time (tau)
-  double bulk_modulus = 10.0;        // barostat bulk modulus B (eps/sigma^d)
-  double skin = 0.3;                 // Verlet skin (sigma)
-  double initial_density = 0;        // density of the initial lattice (NPT; NVT uses density)
-  double melt_temperature = 0;       // melting temperature (0 in JSON = automatic)
+  double thermostat_tau = 0.5;           // thermostat coupling time (tau)
+  double barostat_tau = 5.0;             // barostat coupling time (tau)
+  double bulk_modulus = 10.0;            // barostat bulk modulus B (eps/sigma^d)
+  double skin = 0.3;                     // Verlet skin (sigma)
+  double initial_density = 0;            // density of the initial lattice (NPT; NVT uses density)
+  double melt_temperature = 0;           // melting temperature (0 in JSON = automatic)
   long melt_steps = 2000;
   long cool_steps = 2000;
   long equilibration_steps = 10000;

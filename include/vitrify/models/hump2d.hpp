@@ -95,7 +95,8 @@ struct Hump2d {
     m.isf_types = {0};
     add_species_range(m.paper_species, "c", 0, 2, 6);
     m.liquid_species = {"c2", "c5", "c6"};
-    m.reference_species = {"c2"};  // the paper's reference, i = 2
+    m.reference_species = {"c2"};
+    m.reference_reason = "the paper's reference species i = 2";
     m.bond_energy_check = true;
     return m;
   }

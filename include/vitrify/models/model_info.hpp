@@ -43,6 +43,7 @@ struct ModelInfo {
   // Reference species per type for the free energies (analysis default; "" = the species
   // with the largest minimum concentration).
   std::vector<std::string> reference_species;
+  std::string reference_reason;  // why, for analysis.json (when any is given)
   // Whether the model is the paper's one-component NVT model whose per-species energies are
   // tested against E_i = e i (Eq. 15 of the paper).
   bool bond_energy_check;

@@ -126,8 +126,7 @@ TEST(Checkpoint, FormatRoundTripsAndDetectsDamage) {
   ASSERT_EQ(d.engine.arrays.size(), 2u);
   EXPECT_EQ(d.engine.arrays.at("observables").as<double>(),
             c.engine.arrays.at("observables").as<double>());
-  EXPECT_EQ(d.engine.arrays.at("thermostat_state").as<double>(),
-            (std::vector<double>{0.25, -1.0}));
+  EXPECT_EQ(d.engine.arrays.at("thermostat_state").as<double>(), (std::vector<double>{0.25, -1.0}));
   EXPECT_EQ(d.engine.max_neighbors, 40);
   // Every single-byte change and every truncation is refused.
   for (std::size_t at : {std::size_t(0), std::size_t(9), std::size_t(20), std::size_t(40),
