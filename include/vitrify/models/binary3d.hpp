@@ -80,7 +80,6 @@ struct Binary3d {
     for (int n = 3; n <= 7; ++n) m.liquid_species.push_back(m.species_name(0, n));
     for (int n = 6; n <= 11; ++n) m.liquid_species.push_back(m.species_name(1, n));
     m.reference_species = {"", ""};
-    m.bond_energy_check = false;
     return m;
   }
 };

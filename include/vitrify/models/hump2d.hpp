@@ -97,7 +97,6 @@ struct Hump2d {
     m.liquid_species = {"c2", "c5", "c6"};
     m.reference_species = {"c2"};
     m.reference_reason = "the paper's reference species i = 2";
-    m.bond_energy_check = true;
     return m;
   }
 };

@@ -83,7 +83,6 @@ struct KobAndersen {
     m.isf_k = 7.25;  // A particles
     m.isf_types = {0};
     m.reference_species = {"", ""};
-    m.bond_energy_check = false;
     return m;
   }
 };

@@ -44,9 +44,6 @@ struct ModelInfo {
   // with the largest minimum concentration).
   std::vector<std::string> reference_species;
   std::string reference_reason;  // why, for analysis.json (when any is given)
-  // Whether the model is the paper's one-component NVT model whose per-species energies are
-  // tested against E_i = e i (Eq. 15 of the paper).
-  bool bond_energy_check;
 
   // "s5" for (type 0, 5 neighbours) in binary3d.
   std::string species_name(int type, int neighbors) const {
