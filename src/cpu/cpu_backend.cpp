@@ -15,16 +15,6 @@
 
 namespace vitrify {
 
-void BatchState::resize(int replicas, int particles, int dimension) {
-  n_replicas = replicas;
-  n = particles;
-  dim = dimension;
-  const std::size_t nt = static_cast<std::size_t>(replicas) * particles;
-  for (auto* v : {&x, &y, &z, &vx, &vy, &vz}) v->assign(nt, real(0));
-  for (auto* v : {&type, &img_x, &img_y, &img_z}) v->assign(nt, 0);
-  box.assign(3 * static_cast<std::size_t>(replicas), real(1));
-}
-
 namespace {
 
 const std::map<std::string, EngineFactory>& cpu_registry() {

@@ -2,29 +2,16 @@
 // The backend interface: a replica batch that can be stepped, read and written. One
 // implementation per execution policy (CPU now, CUDA later), all built from the same
 // kernel bodies through ReplicaEngine<Exec, Model>.
-#include <cstdint>
-#include <cstring>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "vitrify/core/batch_state.hpp"
 #include "vitrify/core/ensemble.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/core/real.hpp"
 
 namespace vitrify {
-
-// Host copy of the whole batch; arrays are indexed by gid = replica * n + i.
-struct BatchState {
-  int n_replicas = 0;
-  int n = 0;
-  int dim = 3;
-  std::vector<real> x, y, z, vx, vy, vz;
-  std::vector<int> type, img_x, img_y, img_z;
-  std::vector<real> box;  // 3 per replica
-  void resize(int replicas, int particles, int dimension);
-};
 
 struct EngineSettings {
   double dt = 0.005;
@@ -35,39 +22,6 @@ struct EngineSettings {
   double thermostat_tau = 0.5;
   double barostat_tau = 5.0;
   double bulk_modulus = 10.0;
-};
-
-// One engine array saved beside the batch: its elements as raw bytes, replica-major (every
-// replica holds the same number of elements). The element type is the engine's business
-// (ReplicaEngine::for_each_array declares it); as<T>() and put() convert.
-struct SavedArray {
-  std::vector<std::uint8_t> bytes;
-  template <class T>
-  std::vector<T> as() const {
-    std::vector<T> v(bytes.size() / sizeof(T));
-    if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(T));
-    return v;
-  }
-  template <class T>
-  static SavedArray of(const std::vector<T>& v) {
-    SavedArray a;
-    a.bytes.resize(v.size() * sizeof(T));
-    if (!v.empty()) std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
-    return a;
-  }
-};
-
-// Everything an engine needs to continue a trajectory bit for bit (see save_state): the
-// batch, and the engine arrays its table marks as saved (ReplicaEngine::for_each_array): the
-// neighbour-list build state (positions and boxes at the last build; rebuilding from them
-// reproduces the same lists and so the same force summation order), the observables of the
-// last step (the barostat's scaling factor is applied at the start of the next step), the
-// build counters and the ensemble components' state; plus the list capacities.
-struct EngineCheckpoint {
-  BatchState state;
-  std::map<std::string, SavedArray> arrays;  // by name; empty arrays are not stored
-  int max_neighbors = 0;                     // neighbour capacity per particle
-  int cell_capacity = 0;                     // particles per cell capacity
 };
 
 // Diagnostics of the neighbour lists.

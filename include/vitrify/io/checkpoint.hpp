@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "vitrify/engine/engine.hpp"
+#include "vitrify/core/batch_state.hpp"
 
 namespace vitrify {
 

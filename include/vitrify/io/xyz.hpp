@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "vitrify/engine/engine.hpp"
+#include "vitrify/core/batch_state.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
