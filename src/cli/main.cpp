@@ -247,9 +247,6 @@ int main(int argc, char** argv) {
         check_threads(c.threads, "threads");
       if (no_analyze) c.analyze = false;
       if (stop_after_step < 0) throw vitrify::InputError("--stop-after-step must be >= 0");
-      // Nothing is created for a run that cannot start: the backend is checked before the
-      // output directory (and its log file) exists.
-      vitrify::require_backend_available(c.backend);
       // Under an MPI launcher: one of several processes (docs/RUNNING.md). Process 0 logs and
       // reports errors (every process leaves run_scan with the same one); the others only
       // print their own warnings.
@@ -260,8 +257,6 @@ int main(int argc, char** argv) {
         spdlog::set_level(spdlog::level::warn);
         spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [process " + std::to_string(procs.rank()) +
                             "] [%^%l%$] %v");
-      } else {
-        log_to_file(c.output_dir);
       }
       vitrify::ScanOptions so;
       so.progress = !quiet;
@@ -272,6 +267,10 @@ int main(int argc, char** argv) {
         so.inject_nan_step = inject_nan[1];
       }
       try {
+        // Nothing is created for a run that cannot start: the backend is checked before the
+        // output directory (and its log file) exists.
+        vitrify::require_backend_available(c.backend);
+        if (procs.root()) log_to_file(c.output_dir);
         vitrify::run_scan(c, so);
       } catch (...) {
         // Every process leaves run_scan with the same error. Process 0 reports it before any
