@@ -1,11 +1,15 @@
 // vitrify command line: argument parsing only; everything else is the library.
+#include <omp.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +18,7 @@
 
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/processes.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
@@ -29,8 +34,54 @@ constexpr int kExitInput = 2;
 constexpr int kExitSimulation = 3;
 constexpr int kExitInterrupted = 4;
 
+namespace fs = std::filesystem;
+
+// Why `path` cannot be read as a file: "" when it can; otherwise "no such file or directory",
+// "permission denied", "is a directory", ... (from std::filesystem and errno).
+std::string unreadable_reason(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return "is a directory, not a file";
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f) {
+    std::fclose(f);
+    return "";
+  }
+  std::string why = std::strerror(errno);
+  if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  return why;
+}
+
+// InputError "PATH: cannot open the WHAT: REASON" unless `path` is a readable file. A directory
+// that holds `expected` (e.g. measurements.json) is pointed at ("did you mean DIR/expected?").
+void require_readable(const std::string& path, const std::string& what,
+                      const std::string& expected = "") {
+  const std::string why = unreadable_reason(path);
+  if (why.empty()) return;
+  std::string msg = path + ": cannot open the " + what + ": " + why;
+  std::error_code ec;
+  if (!expected.empty() && fs::is_directory(path, ec) &&
+      fs::is_regular_file(fs::path(path) / expected, ec))
+    msg += " (did you mean " + (fs::path(path) / expected).string() + "?)";
+  throw vitrify::InputError(msg);
+}
+
 vitrify::RunConfig load(const std::string& path) {
-  return path.empty() ? vitrify::default_config() : vitrify::load_config(path);
+  if (path.empty()) return vitrify::default_config();
+  require_readable(path, "configuration file", "config.resolved.json");
+  return vitrify::load_config(path);
+}
+
+// --threads: negative counts are refused (exit 2); more threads than cores get a warning.
+void check_threads(int threads, const char* flag) {
+  if (threads < 0)
+    throw vitrify::InputError(std::string(flag) + " must be >= 0 (0: OpenMP's default), got " +
+                              std::to_string(threads));
+  const int cores = omp_get_num_procs();
+  if (threads > cores)
+    spdlog::warn(
+        "{} {}: more threads than the {} core{} available; the run will likely be "
+        "slower than with {} thread{}",
+        flag, threads, cores, cores == 1 ? "" : "s", cores, cores == 1 ? "" : "s");
 }
 
 // Logs the error (unless quiet) and returns its exit code.
@@ -104,9 +155,12 @@ int main(int argc, char** argv) {
   bool eval_forces = false;
   double eval_skin = 0.3;
   auto* eval = app.add_subcommand("eval",
-                                  "energy, virial pressure, quasi-species histogram "
-                                  "(and forces) of one extended-XYZ configuration");
-  eval->add_option("--model", eval_model, "the model (" + model_list + ")")->required();
+                                  "energy, pressure, kinetic temperature (when the file has "
+                                  "velocities), quasi-species histogram (and forces) of one "
+                                  "extended-XYZ configuration");
+  eval->add_option(
+      "--model", eval_model,
+      "the model (" + model_list + "); default: the model=NAME of the file's comment line");
   eval->add_option("file", eval_file, "extended XYZ file")->required();
   eval->add_flag("--forces", eval_forces, "also print the force on every particle");
   eval->add_option("--skin", eval_skin, "neighbour-list skin (sigma)");
@@ -132,10 +186,14 @@ int main(int argc, char** argv) {
       app.add_subcommand("analyze",
                          "statistical mechanics of quasi-species from a measurements.json "
                          "(writes analysis.json and analysis_*.csv)");
-  analyze->add_option("measurements", analyze_path, "measurements.json")->required();
+  analyze
+      ->add_option("measurements", analyze_path,
+                   "measurements.json, or a run directory that holds one")
+      ->required();
   analyze->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
   analyze->add_option("--options", analyze_options_file,
-                      "analysis options as JSON (docs/ANALYSIS.md)");
+                      "file holding the analysis options as a JSON object (keys in "
+                      "docs/ANALYSIS.md); flags override it");
   auto* o_ref =
       analyze->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
   auto* o_liq = analyze->add_option("--liquid", liquid, "liquid species, e.g. c2,c5,c6");
@@ -151,6 +209,23 @@ int main(int argc, char** argv) {
       analyze->add_option("--criterion", criterion, "validation: statistical, practical or either");
   analyze->add_flag("--inflate-errors", inflate,
                     "scale parameter errors by sqrt(reduced chi2) when > 1");
+  int min_temperatures = 0;
+  double max_relative_error = 0, p_min = 0, z_max = 0, rel_tol = 0, entropy_tref = 0,
+         concentration_tolerance = 0;
+  auto* o_min_t = analyze->add_option("--min-temperatures", min_temperatures,
+                                      "temperatures a species needs to be fitted (>= 3)");
+  auto* o_max_rel =
+      analyze->add_option("--max-relative-error", max_relative_error,
+                          "largest error/C of a concentration entering a free-energy fit");
+  auto* o_p_min =
+      analyze->add_option("--p-min", p_min, "validation: smallest chi2 p-value (statistical)");
+  auto* o_z_max = analyze->add_option("--z-max", z_max, "validation: largest |pull| (statistical)");
+  auto* o_rel_tol = analyze->add_option("--rel-tol", rel_tol,
+                                        "validation: relative tolerance on C_s/C_r (practical)");
+  auto* o_tref = analyze->add_option("--entropy-tref", entropy_tref,
+                                     "reference temperature of the entropy differences");
+  auto* o_ctol = analyze->add_option("--concentration-tolerance", concentration_tolerance,
+                                     "input check: concentrations >= -tol and |sum - 1| <= tol");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -165,7 +240,11 @@ int main(int argc, char** argv) {
           throw vitrify::InputError("--backend must be cpu, cuda or auto");
         c.backend = backend;
       }
-      if (threads > 0) c.threads = threads;
+      check_threads(threads, "--threads");
+      if (threads > 0)
+        c.threads = threads;
+      else
+        check_threads(c.threads, "threads");
       if (no_analyze) c.analyze = false;
       if (stop_after_step < 0) throw vitrify::InputError("--stop-after-step must be >= 0");
       // Under an MPI launcher: one of several processes (docs/RUNNING.md). Process 0 logs and
@@ -178,8 +257,6 @@ int main(int argc, char** argv) {
         spdlog::set_level(spdlog::level::warn);
         spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [process " + std::to_string(procs.rank()) +
                             "] [%^%l%$] %v");
-      } else {
-        log_to_file(c.output_dir);
       }
       vitrify::ScanOptions so;
       so.progress = !quiet;
@@ -190,6 +267,10 @@ int main(int argc, char** argv) {
         so.inject_nan_step = inject_nan[1];
       }
       try {
+        // Nothing is created for a run that cannot start: the backend is checked before the
+        // output directory (and its log file) exists.
+        vitrify::require_backend_available(c.backend);
+        if (procs.root()) log_to_file(c.output_dir);
         vitrify::run_scan(c, so);
       } catch (...) {
         // Every process leaves run_scan with the same error. Process 0 reports it before any
@@ -202,6 +283,7 @@ int main(int argc, char** argv) {
     } else if (*analyze) {
       nlohmann::json opts = nlohmann::json::object();
       if (!analyze_options_file.empty()) {
+        require_readable(analyze_options_file, "options file");
         std::ifstream f(analyze_options_file);
         if (!f) throw vitrify::InputError(analyze_options_file + ": cannot open the options file");
         std::stringstream ss;
@@ -235,7 +317,26 @@ int main(int argc, char** argv) {
       if (o_norm->count()) opts["normalization"] = normalization;
       if (o_crit->count()) opts["validation_criterion"] = criterion;
       if (inflate) opts["inflate_errors"] = true;
+      if (o_min_t->count()) opts["min_temperatures"] = min_temperatures;
+      if (o_max_rel->count()) opts["max_relative_error"] = max_relative_error;
+      if (o_p_min->count()) opts["p_value_min"] = p_min;
+      if (o_z_max->count()) opts["z_max"] = z_max;
+      if (o_rel_tol->count()) opts["relative_tolerance"] = rel_tol;
+      if (o_tref->count()) opts["entropy_reference_temperature"] = entropy_tref;
+      if (o_ctol->count()) opts["concentration_tolerance"] = concentration_tolerance;
       const auto options = vitrify::analysis::parse_analyze_options(opts);
+      // A run directory: its measurements.json.
+      std::error_code ec;
+      if (fs::is_directory(analyze_path, ec) &&
+          fs::is_regular_file(fs::path(analyze_path) / "measurements.json", ec)) {
+        analyze_path = (fs::path(analyze_path) / "measurements.json").string();
+        spdlog::info("reading {}", analyze_path);
+      } else if (fs::is_directory(analyze_path, ec)) {
+        throw vitrify::InputError(analyze_path +
+                                  ": is a directory with no measurements.json in it (give a "
+                                  "measurements.json or the run directory that holds one)");
+      }
+      require_readable(analyze_path, "measurements file");
       if (analyze_out.empty()) {
         analyze_out = std::filesystem::path(analyze_path).parent_path().string();
         if (analyze_out.empty()) analyze_out = ".";
@@ -246,15 +347,17 @@ int main(int argc, char** argv) {
       if (result.contains("validation"))
         spdlog::info("validation: {}", result["validation"].dump());
     } else if (*validate) {
-      const vitrify::RunConfig c = vitrify::load_config(validate_path);
+      const vitrify::RunConfig c = load(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";
       std::cerr << validate_path << ": valid (" << c.n_replicas() << " replicas of "
                 << c.n_particles << " particles)\n";
     } else if (*eval) {
+      require_readable(eval_file, "XYZ file");
       std::cout
           << vitrify::evaluate_configuration(eval_model, eval_file, eval_forces, eval_skin).dump(2)
           << "\n";
     } else if (*bench) {
+      check_threads(bopt.threads, "--threads");
       const vitrify::RunConfig c = load(bench_path);
       if (bench_json) spdlog::set_level(spdlog::level::warn);
       const auto j = vitrify::run_bench(c, bopt);

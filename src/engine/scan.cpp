@@ -70,6 +70,15 @@ DroppedReplica DroppedReplica::from_json(const nlohmann::json& j, const std::str
   return d;
 }
 
+void require_backend_available(const std::string& backend) {
+  if (backend != "cpu" && backend != "cuda" && backend != "auto")
+    throw InputError("unknown backend \"" + backend + "\" (cpu, cuda, auto)");
+  std::string why;
+  if (backend == "cuda" && !cuda_device_available(&why))
+    throw InputError("backend \"cuda\" requested but unavailable: " + why +
+                     " (use backend \"cpu\" or \"auto\")");
+}
+
 // The scan itself is src/engine/scan_driver.cpp.
 void run_scan(const RunConfig& c, const ScanOptions& opt) {
   scan_detail::ScanDriver driver(c, opt);

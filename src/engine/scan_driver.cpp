@@ -63,6 +63,8 @@ void ScanDriver::start_run() {
                      " replicas: every process needs at least one replica; use at most " +
                      std::to_string(replicas_) + " processes");
   if (c_.threads > 0) omp_set_num_threads(c_.threads);
+  // A backend that cannot run fails here, before the run directory exists.
+  require_backend_available(c_.backend);
 
   // Process 0 writes every file: it starts the run directory and reads the checkpoint to
   // resume, if any.
@@ -110,9 +112,10 @@ void ScanDriver::start_run_directory() const {
   fs::create_directories(c_.output_dir);
   spdlog::info(
       "vitrify {}: model {} ({}D, {}), N = {}, {} replicas ({} temperatures x {}), "
-      "{} OpenMP threads{}, output {}",
+      "{} OpenMP thread{}{}, output {}",
       VITRIFY_VERSION, c_.model, model_.dimension, c_.ensemble, c_.n_particles, replicas_,
       c_.temperatures.size(), c_.copies_per_temperature, omp_get_max_threads(),
+      omp_get_max_threads() == 1 ? "" : "s",
       processes_ > 1 ? " per process, " + std::to_string(processes_) + " processes" : std::string(),
       c_.output_dir);
   write_json_atomic(c_.output_dir + "/config.resolved.json", to_json(c_));

@@ -1,6 +1,7 @@
 #include "vitrify/engine/tools.hpp"
 
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,16 +9,24 @@
 
 #include "vitrify/core/observables.hpp"
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/xyz.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
 
 nlohmann::json evaluate_configuration(const std::string& model, const std::string& xyz_path,
                                       bool with_forces, double skin) {
-  const ModelInfo& m = model_info(model);
-  const XyzFrame frame = read_xyz_file(xyz_path, m.dimension);
+  // The model: the one given (an override), else the file's model=NAME.
+  XyzFrame frame;
+  if (model.empty()) frame = read_xyz_file(xyz_path, 0);
+  const ModelInfo& m = model_info(model.empty() ? frame.model : model);
+  if (!model.empty()) {
+    frame = read_xyz_file(xyz_path, m.dimension);
+    if (!frame.model.empty() && frame.model != m.name)
+      spdlog::warn("{}: the file names model {}; evaluating it as {} (--model)", xyz_path,
+                   frame.model, m.name);
+  }
   BatchState s = frame_to_state(frame, m, xyz_path);
   // One frame needs no skin: shrink it when the box is too small for the requested one (the
   // reader has refused edges below twice the cutoff already).
@@ -27,7 +36,7 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   EngineSettings es;
   es.skin = skin_used;
   es.ensemble = Ensemble::kNVE;
-  auto engine = make_engine("cpu", model, es);
+  auto engine = make_engine("cpu", m.name, es);
   engine->set_state(s);
   std::vector<double> obs;
   engine->observables(obs);
@@ -36,7 +45,7 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   const int n = s.n;
   const double vol = obs[kObsVolume];
   nlohmann::json out;
-  out["model"] = model;
+  out["model"] = m.name;
   out["file"] = xyz_path;
   out["n_particles"] = n;
   out["box"] = std::vector<double>(s.box.begin(), s.box.begin() + m.dimension);
@@ -46,6 +55,22 @@ nlohmann::json evaluate_configuration(const std::string& model, const std::strin
   out["potential_energy_total"] = obs[kObsPotential];
   out["virial_sum"] = obs[kObsVirial];
   out["virial_pressure"] = obs[kObsVirial] / (m.dimension * vol);
+  // With velocities (the vel column): kinetic energy (unit masses), the kinetic temperature
+  // 2K/(d(N-1)) and the full pressure (2K + W)/(dV), as the engine reports them.
+  out["has_velocities"] = frame.has_velocities;
+  if (frame.has_velocities) {
+    double k = 0;
+    for (int i = 0; i < n; ++i) {
+      double v2 = frame.vx[i] * frame.vx[i] + frame.vy[i] * frame.vy[i];
+      if (m.dimension == 3) v2 += frame.vz[i] * frame.vz[i];
+      k += 0.5 * v2;
+    }
+    out["kinetic_energy_total"] = k;
+    out["kinetic_energy_per_particle"] = k / n;
+    out["kinetic_temperature"] =
+        n > 1 ? nlohmann::json(2.0 * k / (m.dimension * (n - 1.0))) : nlohmann::json(nullptr);
+    out["pressure"] = (2.0 * k + obs[kObsVirial]) / (m.dimension * vol);
+  }
   nlohmann::json hist = nlohmann::json::object();
   for (int t = 0; t < m.n_types; ++t) {
     std::map<int, long> h;
@@ -108,7 +133,8 @@ nlohmann::json run_bench(const RunConfig& c, const BenchOptions& o) {
   j["replicas"] = c.n_replicas();
   j["backend"] = engine->backend_name();
   j["device"] = engine->backend_name() == "cpu"
-                    ? "CPU, " + std::to_string(omp_get_max_threads()) + " OpenMP threads"
+                    ? "CPU, " + std::to_string(omp_get_max_threads()) + " OpenMP thread" +
+                          (omp_get_max_threads() == 1 ? "" : "s")
                     : engine->device_name();
   j["dt"] = c.dt;
   j["skin"] = c.skin;

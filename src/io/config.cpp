@@ -1,5 +1,6 @@
 #include "vitrify/io/config.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <fstream>
@@ -118,6 +119,39 @@ const std::vector<std::string>& known_keys() {
   return keys;
 }
 
+// Edit distance with adjacent transpositions (optimal string alignment): the number of
+// inserted, deleted, replaced or swapped neighbouring characters between a and b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The known key closest to an unknown one, when it is a likely typo (at most 1 edit for short
+// keys, 2 for keys of 5 characters or more); "" otherwise.
+std::string closest_key(const std::string& key) {
+  if (key.size() > 64) return "";
+  const std::size_t limit = key.size() >= 5 ? 2 : 1;
+  std::string best;
+  std::size_t best_d = limit + 1;
+  for (const auto& k : known_keys()) {
+    const std::size_t dk = edit_distance(key, k);
+    if (dk < best_d) {
+      best_d = dk;
+      best = k;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 std::vector<std::string> config_keys() { return known_keys(); }
@@ -161,7 +195,11 @@ RunConfig parse_config(const json& j, const std::string& source) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
     for (const auto& k : known_keys()) ok = ok || k == it.key();
-    if (!ok) in.fail(it.key(), "unknown key (see docs/CONFIG.md for the accepted keys)");
+    if (ok) continue;
+    const std::string near = closest_key(it.key());
+    in.fail(it.key(), near.empty() ? "unknown key (see docs/CONFIG.md for the accepted keys)"
+                                   : "unknown key; did you mean \"" + near +
+                                         "\"? (see docs/CONFIG.md for the accepted keys)");
   }
   RunConfig c;
   if (!in.has("model")) {

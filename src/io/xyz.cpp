@@ -1,7 +1,11 @@
 #include "vitrify/io/xyz.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <istream>
@@ -55,11 +59,19 @@ bool parse_double(const std::string& tok, double& out) {
   return end == tok.c_str() + tok.size() && std::isfinite(out);
 }
 
+// Placeholder element symbols of the species column, by particle type (docs/PHYSICS.md,
+// "Configuration files"): real symbols, so that other readers (ASE) accept the files.
+const char* const kElementByType[] = {"H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne"};
+
 }  // namespace
+
+std::string xyz_element(int type) {
+  constexpr int n = static_cast<int>(sizeof(kElementByType) / sizeof(kElementByType[0]));
+  return type >= 0 && type < n ? kElementByType[type] : "X";
+}
 
 XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
   XyzFrame f;
-  f.dim = dimension;
   std::string line;
   if (!std::getline(in, line)) fail(source, 1, "empty file (expected the particle count)");
   long count = 0;
@@ -75,6 +87,20 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
   }
   if (!std::getline(in, line)) fail(source, 2, "missing the comment line with Lattice=\"...\"");
   bool found = false, unterminated = false;
+  f.model = header_value(line, "model", &found, &unterminated);
+  if (found && unterminated) fail(source, 2, "model=\"...\" has no closing quote");
+  if (dimension == 0) {
+    if (f.model.empty())
+      fail(source, 2,
+           "the comment line names no model (model=NAME): give the model explicitly "
+           "(vitrify eval --model)");
+    try {
+      dimension = model_info(f.model).dimension;
+    } catch (const InputError& e) {
+      fail(source, 2, std::string("model=") + f.model + ": " + e.what());
+    }
+  }
+  f.dim = dimension;
   const std::string lattice = header_value(line, "Lattice", &found, &unterminated);
   if (!found) fail(source, 2, "missing Lattice=\"Lx 0 0 0 Ly 0 0 0 Lz\"");
   if (unterminated) fail(source, 2, "Lattice=\"...\" has no closing quote");
@@ -104,7 +130,9 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
   }
   const std::string props = header_value(line, "Properties", &found, &unterminated);
   if (found && unterminated) fail(source, 2, "Properties=\"...\" has no closing quote");
-  int species_col = 0, pos_col = 1, ncols = 4;
+  // Columns: vitrify's type names come from type_name when present (files written by this
+  // version, whose species column holds element symbols), else from species (older files).
+  int species_col = 0, pos_col = 1, ncols = 4, type_name_col = -1, vel_col = -1;
   if (found) {
     // name:type:count triples
     std::vector<std::string> parts;
@@ -119,9 +147,17 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
       const long cnt = std::strtol(parts[k + 2].c_str(), &end, 10);
       if (*end != '\0' || cnt < 1 || cnt > 64) fail(source, 2, "malformed Properties count");
       if (parts[k] == "species") species_col = col;
+      if (parts[k] == "type_name") {
+        if (cnt != 1) fail(source, 2, "type_name must have 1 component");
+        type_name_col = col;
+      }
       if (parts[k] == "pos") {
         if (cnt != 3) fail(source, 2, "pos must have 3 components");
         pos_col = col;
+      }
+      if (parts[k] == "vel") {
+        if (cnt != 3) fail(source, 2, "vel must have 3 components");
+        vel_col = col;
       }
       col += static_cast<int>(cnt);
     }
@@ -129,6 +165,8 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
     if (species_col < 0 || pos_col < 0)
       fail(source, 2, "Properties must include species:S:1 and pos:R:3");
   }
+  const int name_col = type_name_col >= 0 ? type_name_col : species_col;
+  f.has_velocities = vel_col >= 0;
   // The count is not trusted for the allocation: a short file with a huge count must fail on
   // its missing lines, not on memory.
   f.species.reserve(static_cast<std::size_t>(std::min<long>(count, 1 << 16)));
@@ -153,17 +191,39 @@ XyzFrame read_xyz(std::istream& in, const std::string& source, int dimension) {
         fail(source, lineno,
              "position component " + tok[pos_col + a] + " is too large (at most 1e6 in magnitude)");
     }
-    f.species.push_back(tok[species_col]);
+    f.species.push_back(tok[name_col]);
     f.x.push_back(xyz[0]);
     f.y.push_back(xyz[1]);
     f.z.push_back(xyz[2]);
+    if (f.has_velocities) {
+      double v[3];
+      for (int a = 0; a < 3; ++a) {
+        if (!parse_double(tok[vel_col + a], v[a]))
+          fail(source, lineno,
+               "velocity component \"" + tok[vel_col + a] + "\" is not a finite number");
+        if (std::fabs(v[a]) > kMaxCoordinate)
+          fail(source, lineno,
+               "velocity component " + tok[vel_col + a] +
+                   " is too large (at most 1e6 in magnitude)");
+      }
+      f.vx.push_back(v[0]);
+      f.vy.push_back(v[1]);
+      f.vz.push_back(v[2]);
+    }
   }
   return f;
 }
 
 XyzFrame read_xyz_file(const std::string& path, int dimension) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ": cannot open the file: is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the file");
+  if (!in) {
+    std::string why = std::strerror(errno);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    throw InputError(path + ": cannot open the file: " + why);
+  }
   return read_xyz(in, path, dimension);
 }
 
@@ -199,6 +259,11 @@ BatchState frame_to_state(const XyzFrame& f, const ModelInfo& m, const std::stri
     s.x[i] = x;
     s.y[i] = y;
     s.z[i] = z;
+    if (f.has_velocities) {
+      s.vx[i] = real(f.vx[i]);
+      s.vy[i] = real(f.vy[i]);
+      s.vz[i] = real(m.dimension == 3 ? f.vz[i] : 0.0);
+    }
   }
   return s;
 }
@@ -210,15 +275,15 @@ void write_xyz(std::ostream& out, const BatchState& s, int r, const ModelInfo& m
                lz = m.dimension == 3 ? s.box[3 * r + 2] : 1.0;
   out << s.n << '\n';
   out << std::setprecision(10) << "Lattice=\"" << lx << " 0 0 0 " << ly << " 0 0 0 " << lz
-      << "\" Properties=species:S:1:pos:R:3:vel:R:3 pbc=\""
+      << "\" Properties=species:S:1:pos:R:3:vel:R:3:type_name:S:1 model=" << m.name << " pbc=\""
       << (m.dimension == 3 ? "T T T" : "T T F") << "\"";
   if (!comment.empty()) out << ' ' << comment;
   out << '\n' << std::setprecision(8);
   for (int i = 0; i < s.n; ++i) {
     const long g = base + i;
-    out << m.type_names[s.type[g]] << ' ' << s.x[g] << ' ' << s.y[g] << ' '
+    out << xyz_element(s.type[g]) << ' ' << s.x[g] << ' ' << s.y[g] << ' '
         << (m.dimension == 3 ? s.z[g] : real(0)) << ' ' << s.vx[g] << ' ' << s.vy[g] << ' '
-        << (m.dimension == 3 ? s.vz[g] : real(0)) << '\n';
+        << (m.dimension == 3 ? s.vz[g] : real(0)) << ' ' << m.type_names[s.type[g]] << '\n';
   }
 }
 

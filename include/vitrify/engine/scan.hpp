@@ -89,8 +89,13 @@ struct ScanOptions {
   long inject_nan_step = 0;
 };
 
-// Runs the whole scan; throws InputError / SimulationError on failure.
+// Runs the whole scan; throws InputError / SimulationError on failure. Nothing is written
+// (not even the output directory) when the backend is unavailable.
 void run_scan(const RunConfig& config, const ScanOptions& options = {});
+
+// InputError when `backend` ("cpu", "cuda", "auto") cannot run here: "cuda" without a CUDA
+// build or device, or an unknown name. Checked before a run creates its output directory.
+void require_backend_available(const std::string& backend);
 
 // Builds the initial batch (lattice + melt velocities) of a configuration.
 BatchState initial_batch(const RunConfig& config);

@@ -8,7 +8,9 @@
 namespace vitrify {
 
 // Energy, virial pressure, quasi-species histogram (and forces) of one extended-XYZ
-// configuration of `model`. Output fields are documented in docs/OUTPUTS.md.
+// configuration of `model` ("": the model named by model= in the file's comment line); with a
+// vel column also the kinetic temperature and the full pressure. Output fields are documented
+// in docs/OUTPUTS.md.
 nlohmann::json evaluate_configuration(const std::string& model, const std::string& xyz_path,
                                       bool with_forces, double skin = 0.3);
 

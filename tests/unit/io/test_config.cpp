@@ -62,6 +62,22 @@ TEST(Config, BuiltInDefaultIsValid) {
 TEST(Config, RejectsUnknownKey) {
   expect_rejected(with(base_hump(), "temprature", 1), {"\"temprature\"", "unknown key"});
 }
+// A likely typo (a few edits from a known key) names the key that was probably meant; a key far
+// from every known one gets no suggestion.
+TEST(Config, UnknownKeySuggestsTheNearestKnownKey) {
+  expect_rejected(with(base_hump(), "temprature", 1), {"did you mean \"temperatures\"?"});
+  expect_rejected(with(base_hump(), "n_partciles", 1024), {"did you mean \"n_particles\"?"});
+  expect_rejected(with(base_hump(), "Seed", 3), {"did you mean \"seed\"?"});
+  expect_rejected(with(base_hump(), "threds", 2), {"did you mean \"threads\"?"});
+  try {
+    vitrify::parse_config(with(base_hump(), "colour_scheme", 1), "test.json");
+    FAIL() << "accepted an unknown key";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("did you mean"), std::string::npos) << msg;
+  }
+}
 TEST(Config, RejectsMissingModel) {
   json j = base_hump();
   j.erase("model");
