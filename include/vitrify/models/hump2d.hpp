@@ -135,6 +135,7 @@ struct Hump2d {
     m.liquid_species = {"c2", "c5", "c6"};
     m.reference_species = {"c2"};
     m.reference_reason = "the paper's reference species i = 2";
+    m.paper_energy_per_neighbor = 0.83;  // E_i = 0.83 i over the bound neighbours
     return m;
   }
 };
