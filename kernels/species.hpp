@@ -59,6 +59,82 @@ struct CountSpeciesNeighborsHalf {
   }
 };
 
+// Bound energy of a particle: sum of U(r_ij) over its quasi-species neighbours j only (the
+// neighbours that define its species; the paper's per-species energy E_i, not halved), as
+// against u_i of the force kernels, the sum over every partner inside the interaction cutoff.
+// Whether gj is a species neighbour of gid, and if so the pair energy in e.
+template <class Model>
+VT_HD inline bool bound_pair_energy(const BatchView& b, const Model& model, int gid, int gj,
+                                    real& e) {
+  real dx = b.x[gid] - b.x[gj], dy = b.y[gid] - b.y[gj];
+  real dz = Model::dimension == 3 ? b.z[gid] - b.z[gj] : real(0);
+  b.replica_box(gid / b.n).min_image(dx, dy, dz);
+  const real r2 = dx * dx + dy * dy + dz * dz;
+  const int ti = b.type[gid], tj = b.type[gj];
+  real fscal;
+  return model.is_species_neighbor(r2, ti, tj) && model.evaluate(r2, ti, tj, fscal, e);
+}
+
+// Full lists: one work item per particle.
+template <class Model>
+struct BoundEnergies {
+  BatchView b;
+  Model model;
+  real* u_bound;  // output, R*N
+  VT_HD void operator()(int gid) const {
+    real u = 0;
+    const int m = b.nbr_count[gid];
+    for (int k = 0; k < m; ++k) {
+      real e;
+      if (bound_pair_energy(b, model, gid, b.nbr_list[b.nbr_index(gid, k)], e)) u += e;
+    }
+    u_bound[gid] = u;
+  }
+};
+
+// Half lists, as CountSpeciesNeighborsHalf: each range adds both ends of its particles' pairs
+// into its own N sums (acc, R * kHalfChunks * N reals, overwritten); SumHalfBoundEnergies adds
+// the ranges per particle in range order (the result does not depend on the thread count).
+template <class Model>
+struct BoundEnergiesHalf {
+  BatchView b;
+  Model model;
+  real* acc;
+  VT_HD void operator()(int idx) const {
+    const HalfRange h = half_range(b, idx);
+    real* a = acc + static_cast<long>(idx) * b.n;
+    for (int k = 0; k < b.n; ++k) a[k] = real(0);
+    for (int i = h.lo; i < h.hi; ++i) {
+      const int gid = h.base + i;
+      const int m = b.nbr_count[gid];
+      real u = 0;
+      for (int k = 0; k < m; ++k) {
+        const int gj = b.nbr_list[b.nbr_index(gid, k)];
+        real e;
+        if (bound_pair_energy(b, model, gid, gj, e)) {
+          u += e;
+          a[gj - h.base] += e;
+        }
+      }
+      a[i] += u;
+    }
+  }
+};
+
+struct SumHalfBoundEnergies {
+  BatchView b;
+  const real* acc;
+  real* u_bound;  // output, R*N
+  VT_HD void operator()(int gid) const {
+    const int n = b.n;
+    const int r = gid / n, i = gid - r * n;
+    real sum = 0;
+    for (int c = 0; c < kHalfChunks; ++c)
+      sum += acc[(static_cast<long>(r) * kHalfChunks + c) * n + i];
+    u_bound[gid] = sum;
+  }
+};
+
 struct SumHalfSpeciesCounts {
   BatchView b;
   const int* acc;

@@ -665,6 +665,26 @@ json thermodynamics_json(const StatePointSelection& sel, const GroupSetup& setup
   if (t.any_energy) {
     th["comparison"] = comparison_json(t.comparison);
     th["comparison_with_constant"] = comparison_json(t.comparison_with_constant);
+    // The fitted e the comparisons use, per group, with its error and temperature range.
+    json used = json::array();
+    for (size_t i = 0; i < setup.groups.size(); ++i) {
+      const EnergyFit& f = fits.energy[i];
+      if (!f.ok) continue;
+      used.push_back({{"group", setup.groups[i].name},
+                      {"e", value_error(f.fit.parameters[0], std::sqrt(f.fit.covariance(0, 0)))},
+                      {"temperature_range", range_json(f.t_lo, f.t_hi)}});
+    }
+    th["comparison_energy_per_neighbor"] = used;
+    if (std::isfinite(t.paper_e)) {
+      json c = comparison_json(t.comparison_paper_e);
+      c["e"] = t.paper_e;
+      c["note"] =
+          "Eq. 15 with the paper's energy per neighbour in place of the fitted e (every "
+          "group; no additive constant); the other parameters as fitted";
+      th["comparison_paper_e"] = c;
+    } else {
+      th["comparison_paper_e"] = nullptr;
+    }
   } else {
     th["comparison"] = nullptr;
     th["comparison_reason"] = "no energy-per-neighbour fit (species_energy missing)";

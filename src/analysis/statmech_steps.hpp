@@ -261,6 +261,10 @@ struct Thermodynamics {
   ThermoComparison comparison;  // NPT: with the additive constant; NVT: without
   ThermoComparison comparison_measured_concentrations;  // NPT only
   ThermoComparison comparison_with_constant;            // NVT only
+  // NVT, models with a published energy per neighbour (hump2d: 0.83): Eq. 15 with that e in
+  // place of the fitted one in every group, without a constant.
+  double paper_e = kNaN;
+  ThermoComparison comparison_paper_e;
 };
 
 struct ValidationSummary {

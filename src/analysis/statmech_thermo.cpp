@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "statmech_steps.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify::analysis::steps {
 
@@ -200,6 +201,30 @@ Thermodynamics derive_thermodynamics(const Measurements& m, const StatePointSele
     th.comparison_with_constant =
         compare_thermo(th.temperature, th.model, th.model_error, th.measured, th.measured_error,
                        true, model_average);
+    const double paper_e = model_info(m.model).paper_energy_per_neighbor;
+    if (std::isfinite(paper_e)) {
+      // The fitted e of every group replaced by the published value (no error); the other
+      // parameters and their errors as fitted.
+      std::vector<double> theta = fits.params.theta;
+      Matrix cov = fits.params.covariance;
+      for (const EnergyFit& e : fits.energy) {
+        if (!e.ok) continue;
+        theta[e.parameter_index] = paper_e;
+        for (int k = 0; k < cov.rows(); ++k)
+          cov(k, e.parameter_index) = cov(e.parameter_index, k) = 0.0;
+      }
+      const std::vector<double>& temps = th.temperature;
+      const PropagatedValues u = propagate_errors(
+          [&](const std::vector<double>& th_) {
+            const std::vector<double> v = evaluate_model(d.layout, th_, temps, 0.0);
+            return std::vector<double>(v.begin() + quantity * temps.size(),
+                                       v.begin() + (quantity + 1) * temps.size());
+          },
+          theta, cov);
+      th.paper_e = paper_e;
+      th.comparison_paper_e =
+          compare_thermo(temps, u.value, u.error, th.measured, th.measured_error, false, nullptr);
+    }
   }
   return th;
 }

@@ -13,11 +13,11 @@
 #include <map>
 #include <sstream>
 
-#include "vitrify/core/observables.hpp"
 #include "vitrify/analysis/measure_blocking.hpp"
 #include "vitrify/analysis/measure_equilibration.hpp"
 #include "vitrify/analysis/measure_isf.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/output.hpp"
 #include "vitrify/models/model_info.hpp"
@@ -98,6 +98,9 @@ class StandardSampler final : public ProductionSampler {
     bin_energy_sum_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
     bin_energy_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
     bin_energy_sq_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
+    bin_bound_sum_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
+    bin_bound_sq_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
+    bin_bound_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
     overflow_neighbors_.assign(R_, 0);
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
@@ -115,6 +118,7 @@ class StandardSampler final : public ProductionSampler {
     engine.get_state(state_);
     engine.species_neighbor_counts(nn_);
     engine.particle_energies(u_i_);
+    engine.bound_energies(u_bound_);
     engine.observables(obs_);
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -143,6 +147,9 @@ class StandardSampler final : public ProductionSampler {
         bin_energy_sum_[r][bin] += u_i_[base + i];
         bin_energy_sq_[r][bin] += double(u_i_[base + i]) * u_i_[base + i];
         bin_energy_count_[r][bin] += 1;
+        bin_bound_sum_[r][bin] += u_bound_[base + i];
+        bin_bound_sq_[r][bin] += double(u_bound_[base + i]) * u_bound_[base + i];
+        bin_bound_count_[r][bin] += 1;
       }
       for (int b = 0; b < nb; ++b) bins_[r][b].add(double(hist[b]) / N_);
       // Unwrapped positions of the ISF particles.
@@ -168,6 +175,9 @@ class StandardSampler final : public ProductionSampler {
     bin_energy_sum_.erase(bin_energy_sum_.begin() + b);
     bin_energy_sq_.erase(bin_energy_sq_.begin() + b);
     bin_energy_count_.erase(bin_energy_count_.begin() + b);
+    bin_bound_sum_.erase(bin_bound_sum_.begin() + b);
+    bin_bound_sq_.erase(bin_bound_sq_.begin() + b);
+    bin_bound_count_.erase(bin_bound_count_.begin() + b);
     overflow_neighbors_.erase(overflow_neighbors_.begin() + b);
     isf_.erase(isf_.begin() + b);
     --R_;
@@ -189,6 +199,9 @@ class StandardSampler final : public ProductionSampler {
       rep["bin_energy_sum"] = bin_energy_sum_[r];
       rep["bin_energy_sq"] = bin_energy_sq_[r];
       rep["bin_energy_count"] = bin_energy_count_[r];
+      rep["bin_energy_bound_sum"] = bin_bound_sum_[r];
+      rep["bin_energy_bound_sq"] = bin_bound_sq_[r];
+      rep["bin_energy_bound_count"] = bin_bound_count_[r];
       rep["isf"] = isf_[r].to_json();
       reps.push_back(rep);
     }
@@ -216,6 +229,9 @@ class StandardSampler final : public ProductionSampler {
       bin_energy_sum_.assign(R_, {});
       bin_energy_sq_.assign(R_, {});
       bin_energy_count_.assign(R_, {});
+      bin_bound_sum_.assign(R_, {});
+      bin_bound_sq_.assign(R_, {});
+      bin_bound_count_.assign(R_, {});
       overflow_neighbors_.assign(R_, 0);
       isf_.clear();
     }
@@ -235,6 +251,22 @@ class StandardSampler final : public ProductionSampler {
       bin_energy_sum_[r] = rep.at("bin_energy_sum").get<std::vector<double>>();
       bin_energy_sq_[r] = rep.at("bin_energy_sq").get<std::vector<double>>();
       bin_energy_count_[r] = rep.at("bin_energy_count").get<std::vector<long>>();
+      // Bound-neighbour sums: absent from states written before they were measured; then they
+      // count the samples from here on only.
+      const std::size_t nbins = bin_energy_count_[r].size();
+      if (rep.contains("bin_energy_bound_count")) {
+        bin_bound_sum_[r] = rep.at("bin_energy_bound_sum").get<std::vector<double>>();
+        bin_bound_sq_[r] = rep.at("bin_energy_bound_sq").get<std::vector<double>>();
+        bin_bound_count_[r] = rep.at("bin_energy_bound_count").get<std::vector<long>>();
+      } else {
+        if (r == 0)
+          spdlog::warn(
+              "checkpoint: the sampler state has no bound-neighbour energies; species_energy "
+              "counts the samples taken after this resume only");
+        bin_bound_sum_[r].assign(nbins, 0.0);
+        bin_bound_sq_[r].assign(nbins, 0.0);
+        bin_bound_count_[r].assign(nbins, 0);
+      }
       auto isf = analysis::SelfIsfAccumulator::from_json(rep.at("isf"));
       if (batch_)
         isf_[r] = std::move(isf);
@@ -424,28 +456,38 @@ class StandardSampler final : public ProductionSampler {
       s["p"] = value_json(p.scalars[kP]);
       s["v"] = value_json(p.scalars[kV]);
       s["h"] = npt ? value_json(p.scalars[kH]) : json(nullptr);
-      json se = json::object();
-      for (const auto& sd : species) {
-        const int b = sd.type * kMaxSpeciesNeighbors + sd.neighbors;
-        double sum = 0, sq = 0;
-        long count = 0;
-        for (int r : groups[ti]) {
-          sum += bin_energy_sum_[r][b];
-          sq += bin_energy_sq_[r][b];
-          count += bin_energy_count_[r][b];
+      // Per-species energies: species_energy sums U over the bound (quasi-species) neighbours
+      // only, the paper's E_s; species_energy_all_neighbors over every partner inside the
+      // cutoff (u_i). Both not halved.
+      auto species_energies = [&](const std::vector<std::vector<double>>& sums,
+                                  const std::vector<std::vector<double>>& squares,
+                                  const std::vector<std::vector<long>>& counts) {
+        json se = json::object();
+        for (const auto& sd : species) {
+          const int b = sd.type * kMaxSpeciesNeighbors + sd.neighbors;
+          double sum = 0, sq = 0;
+          long count = 0;
+          for (int r : groups[ti]) {
+            sum += sums[r][b];
+            sq += squares[r][b];
+            count += counts[r][b];
+          }
+          if (count == 0) {
+            se[sd.name] = {{"mean", nullptr}, {"error", nullptr}};
+            continue;
+          }
+          // Error: standard deviation of the particle energies over sqrt of the number of
+          // independent samples (particle-samples divided by the samples per tau_alpha block).
+          const double mean = sum / count;
+          const double var = std::max(0.0, sq / count - mean * mean);
+          const double eff = std::max(1.0, double(count) / std::max<long>(1, p.block));
+          se[sd.name] = {{"mean", mean}, {"error", std::sqrt(var / eff)}};
         }
-        if (count == 0) {
-          se[sd.name] = {{"mean", nullptr}, {"error", nullptr}};
-          continue;
-        }
-        // Error: standard deviation of the particle energies over sqrt of the number of
-        // independent samples (particle-samples divided by the samples per tau_alpha block).
-        const double mean = sum / count;
-        const double var = std::max(0.0, sq / count - mean * mean);
-        const double eff = std::max(1.0, double(count) / std::max<long>(1, p.block));
-        se[sd.name] = {{"mean", mean}, {"error", std::sqrt(var / eff)}};
-      }
-      s["species_energy"] = se;
+        return se;
+      };
+      s["species_energy"] = species_energies(bin_bound_sum_, bin_bound_sq_, bin_bound_count_);
+      s["species_energy_all_neighbors"] =
+          species_energies(bin_energy_sum_, bin_energy_sq_, bin_energy_count_);
       s["isf_curve"] = {{"t", p.isf_t}, {"F", p.isf_f}};
       s["tau_alpha"] = {{"value", p.tau.reached ? json(p.tau.value) : json(nullptr)},
                         {"reached", p.tau.reached},
@@ -488,7 +530,7 @@ class StandardSampler final : public ProductionSampler {
            "other_fraction,equilibrated,flags\n";
     conc << "temperature,species,type,neighbors,concentration,error\n";
     isf << "temperature,t,F\n";
-    energy << "temperature,species,energy,error\n";
+    energy << "temperature,species,energy,error,energy_all_neighbors,energy_all_neighbors_error\n";
     std::map<std::string, std::pair<int, int>> defs;
     for (const auto& s : j["species"])
       defs[s["name"]] = {s["type"].get<int>(), s["neighbors"].get<int>()};
@@ -512,9 +554,15 @@ class StandardSampler final : public ProductionSampler {
              << (d.second >= 0 ? std::to_string(d.second) : "") << ',' << num((*it)["mean"]) << ','
              << num((*it)["error"]) << '\n';
       }
-      for (auto it = s["species_energy"].begin(); it != s["species_energy"].end(); ++it)
-        energy << t << ',' << it.key() << ',' << num((*it)["mean"]) << ',' << num((*it)["error"])
-               << '\n';
+      const json& all = s["species_energy_all_neighbors"];
+      for (auto it = s["species_energy"].begin(); it != s["species_energy"].end(); ++it) {
+        energy << t << ',' << it.key() << ',' << num((*it)["mean"]) << ',' << num((*it)["error"]);
+        if (all.contains(it.key()))
+          energy << ',' << num(all[it.key()]["mean"]) << ',' << num(all[it.key()]["error"]);
+        else
+          energy << ",,";
+        energy << '\n';
+      }
       const auto& ct = s["isf_curve"]["t"];
       const auto& cf = s["isf_curve"]["F"];
       for (std::size_t k = 0; k < ct.size(); ++k)
@@ -535,12 +583,15 @@ class StandardSampler final : public ProductionSampler {
   std::vector<long> overflow_neighbors_;  // samples beyond the last bin, per replica
   BatchState state_;
   std::vector<int> nn_;
-  std::vector<real> u_i_;
+  std::vector<real> u_i_, u_bound_;
   std::vector<double> obs_;
   std::vector<std::vector<int>> isf_index_;
   std::vector<std::vector<BlockAccumulator>> scalars_, bins_;
   std::vector<std::vector<double>> bin_energy_sum_, bin_energy_sq_;
   std::vector<std::vector<long>> bin_energy_count_;
+  // The same over the bound (quasi-species) neighbours only: species_energy.
+  std::vector<std::vector<double>> bin_bound_sum_, bin_bound_sq_;
+  std::vector<std::vector<long>> bin_bound_count_;
   std::vector<analysis::SelfIsfAccumulator> isf_;
 };
 

@@ -56,6 +56,10 @@ class Engine {
   // Per-particle energies (full neighbour sum, so the total is half their sum), virials,
   // forces of the current configuration.
   virtual void particle_energies(std::vector<real>& u_i) = 0;
+  // Per-particle bound energies (R*N), current configuration: the sum of U(r_ij) over the
+  // quasi-species neighbours j only (Model::is_species_neighbor), not halved: the paper's
+  // per-species energy. Equal to particle_energies where the species radius is the cutoff.
+  virtual void bound_energies(std::vector<real>& u_bound) = 0;
   virtual void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) = 0;
   // Neighbour list of one particle (global indices), for tests and diagnostics.
   virtual std::vector<int> neighbors_of(long gid) = 0;

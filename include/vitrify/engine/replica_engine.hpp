@@ -146,6 +146,20 @@ class ReplicaEngine final : public Engine {
 
   void particle_energies(std::vector<real>& u_i) override { Exec::download(u_i, u_i_); }
 
+  void bound_energies(std::vector<real>& out) override {
+    update_neighbors(false);
+    const long nt = static_cast<long>(R_) * N_;
+    if constexpr (kHalf) {
+      exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks, nt,
+                          kernels::BoundEnergiesHalf<Model>{view(), model_, Exec::ptr(bound_acc_)});
+      exec_.launch(
+          nt, kernels::SumHalfBoundEnergies{view(), Exec::ptr(bound_acc_), Exec::ptr(u_bound_)});
+    } else {
+      exec_.launch(nt, kernels::BoundEnergies<Model>{view(), model_, Exec::ptr(u_bound_)});
+    }
+    Exec::download(out, u_bound_);
+  }
+
   void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) override {
     Exec::download(fx, fx_);
     Exec::download(fy, fy_);
@@ -444,11 +458,13 @@ class ReplicaEngine final : public Engine {
     f(ArrayUse<int>{"nbr_count", nt, 0, &V::nbr_count}, nbr_count_);
     f(ArrayUse<int>{"nbr_list", nbr_list_size(), 0, &V::nbr_list}, nbr_list_);
     f(ArrayUse<int>{"species_n", nt, 0}, species_n_);
+    f(ArrayUse<real>{"u_bound", nt, 0}, u_bound_);
     // Half lists only: per-range accumulators and the cell-sorted copies.
     const std::size_t half_acc =
         half_nt * kernels::kHalfChunks * kernels::HalfRecord<Model::dimension>::stride;
     f(ArrayUse<real>{"half_acc", half_acc, 0}, half_acc_);
     f(ArrayUse<int>{"species_acc", half_nt * kernels::kHalfChunks, 0}, species_acc_);
+    f(ArrayUse<real>{"bound_acc", half_nt * kernels::kHalfChunks, 0}, bound_acc_);
     f(ArrayUse<int>{"sorted_start", kHalf ? nr * (max_cells_ + 1) : 0, 0}, sorted_start_);
     f(ArrayUse<int>{"sorted_rank", half_nt, 0}, sorted_rank_);
     f(ArrayUse<real>{"sorted_x", half_nt, 0}, sorted_x_);
@@ -604,6 +620,8 @@ class ReplicaEngine final : public Engine {
   Buf<double> partial_, obs_;
   Buf<real> half_acc_;    // half lists: per-range force/energy/virial accumulators
   Buf<int> species_acc_;  // half lists: per-range species counters
+  Buf<real> u_bound_;     // bound energies (bound_energies)
+  Buf<real> bound_acc_;   // half lists: per-range bound-energy sums
   // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
   Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;
   Buf<real> sorted_x_, sorted_y_, sorted_z_;

@@ -6,6 +6,12 @@
 //   r > r* = 1.65:      U = 0
 // h0 = 0.75. Coefficients exactly as published (U'' jumps by about 1 % at r0).
 // Sign convention as every evaluator: fscal = -(1/r) dU/dr, energy = U(r).
+//
+// Evaluation in float: the published P(x) sums terms of size ~300 to values of order one near
+// r*, which in float leaves force errors of ~1e-4. make() therefore re-expands the same
+// polynomial (in double, from the published coefficients) about the centres c_m of kPieces
+// equal pieces of [r0, r*], in t = r - c_m (exact in float for the r of a piece), where the
+// terms are no larger than the value itself: U = sum_j d_mj t^j, dU/dr = sum_j e_mj t^j.
 #include "vitrify/core/hostdevice.hpp"
 #include "vitrify/core/real.hpp"
 #include "vitrify/models/model_info.hpp"
@@ -19,28 +25,57 @@ struct Hump2d {
   // Quasi-species radius: neighbours bound in front of the hump, r < r_hump = 1.32.
   static constexpr double r_hump = 1.32;
 
+  static constexpr double r0_exact = 1.122462048309373;  // 2^(1/6)
+  static constexpr double h0_exact = 0.75;
+  // The published coefficients a_k of P(x): the definition of the potential.
+  static constexpr double published[8] = {1.0,
+                                          0.0,
+                                          2.675405732987203,
+                                          46.593574934286437,
+                                          -212.021700143354,
+                                          308.7495934944721,
+                                          -188.1854149609638,
+                                          41.188540942572089};
+  static constexpr int kPieces = 4;
+
   real r0, rstar, h0;
-  real a[8];
   real r0_2, rstar2, rhump2;
+  real piece_scale;      // kPieces / (r* - r0): piece of r is int((r - r0) * piece_scale)
+  real centre[kPieces];  // c_m, float values
+  real d[kPieces][8];    // U   = sum_j d[m][j] t^j, t = r - c_m
+  real e[kPieces][7];    // dU/dr = sum_j e[m][j] t^j
 
   static Hump2d make() {
     Hump2d m{};
-    m.r0 = real(1.122462048309373);  // 2^(1/6)
+    m.r0 = real(r0_exact);
     m.rstar = real(r_star);
-    m.h0 = real(0.75);
-    const double c[8] = {1.0,
-                         0.0,
-                         2.675405732987203,
-                         46.593574934286437,
-                         -212.021700143354,
-                         308.7495934944721,
-                         -188.1854149609638,
-                         41.188540942572089};
-    for (int k = 0; k < 8; ++k) m.a[k] = real(c[k]);
+    m.h0 = real(h0_exact);
     m.r0_2 = m.r0 * m.r0;
     m.rstar2 = m.rstar * m.rstar;
     m.rhump2 = real(r_hump * r_hump);
+    const double w = r_star - r0_exact;
+    m.piece_scale = real(kPieces / w);
+    for (int p = 0; p < kPieces; ++p) {
+      // The centre as a float, and the expansion about exactly that value.
+      m.centre[p] = real(r0_exact + (p + 0.5) * w / kPieces);
+      const double xc = (double(m.centre[p]) - r0_exact) / w;
+      for (int j = 0; j < 8; ++j) {
+        // Taylor coefficient j of P about xc: sum_k a_k binom(k, j) xc^(k-j), then x -> r.
+        double b = 0;
+        for (int k = 7; k >= j; --k) b = b * xc + published[k] * binomial(k, j);
+        double wj = 1;
+        for (int q = 0; q < j; ++q) wj *= w;
+        m.d[p][j] = real(h0_exact * b / wj);
+        if (j > 0) m.e[p][j - 1] = real(j * h0_exact * b / wj);
+      }
+    }
     return m;
+  }
+
+  static constexpr double binomial(int n, int k) {
+    double b = 1;
+    for (int q = 1; q <= k; ++q) b = b * (n - k + q) / q;
+    return b;
   }
 
   VT_HD real max_cutoff() const { return rstar; }
@@ -57,17 +92,20 @@ struct Hump2d {
       return true;
     }
     const real r = sqrt(r2);
-    const real w = rstar - r0;
-    const real x = (r - r0) / w;
-    real p = a[7];
-    real dp = real(7) * a[7];
-    for (int k = 6; k >= 1; --k) {
-      p = p * x + a[k];
-      dp = dp * x + real(k) * a[k];
+    int piece = static_cast<int>((r - r0) * piece_scale);
+    piece = piece < 0 ? 0 : (piece >= kPieces ? kPieces - 1 : piece);
+    const real t = r - centre[piece];
+    const real* dc = d[piece];
+    const real* ec = e[piece];
+    real u = dc[7];
+    real du = ec[6];
+    for (int j = 6; j >= 1; --j) {
+      u = u * t + dc[j];
+      du = du * t + ec[j - 1];
     }
-    p = p * x + a[0];
-    energy = h0 * p;
-    fscal = -h0 * dp / (w * r);
+    u = u * t + dc[0];
+    energy = u;
+    fscal = -du / r;
     return true;
   }
 
@@ -97,6 +135,7 @@ struct Hump2d {
     m.liquid_species = {"c2", "c5", "c6"};
     m.reference_species = {"c2"};
     m.reference_reason = "the paper's reference species i = 2";
+    m.paper_energy_per_neighbor = 0.83;  // E_i = 0.83 i over the bound neighbours
     return m;
   }
 };

@@ -4,6 +4,7 @@
 // ISF). Each model fills it in its own header (`static ModelInfo info()`, next to the
 // evaluator), and the registry (src/models/model_info.cpp) is built from the one list of
 // models in include/vitrify/models/all.hpp. Physics: docs/PHYSICS.md, "Models".
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct ModelInfo {
   // with the largest minimum concentration).
   std::vector<std::string> reference_species;
   std::string reference_reason;  // why, for analysis.json (when any is given)
+  // The paper's energy per bound neighbour e in E_i = e i (NVT energy check, Eq. 15), shown
+  // beside the fitted e in analysis.json; NaN when the paper gives none.
+  double paper_energy_per_neighbor = std::numeric_limits<double>::quiet_NaN();
 
   // "s5" for (type 0, 5 neighbours) in binary3d.
   std::string species_name(int type, int neighbors) const {
