@@ -556,6 +556,9 @@ class ReplicaEngine final : public Engine {
             " (N too small for this density, or the box collapsed)");
       if (attempt > 8) throw SimulationError("neighbour-list overflow could not be resolved");
       grow_capacities(all);
+      // A grown neighbour list is a new, empty array: every replica's list is rebuilt, not
+      // only those whose displacement asked for it.
+      if (all & kernels::kNeighborOverflow) Exec::fill(rebuild_, 1);
       Exec::fill(overflow_, 0);
     }
     exec_.launch(nt, kernels::SaveBuildState{view()});

@@ -11,18 +11,20 @@
 #include <vector>
 
 #include "kernels/integrate.hpp"
+#include "tests/common/execution_paths.hpp"
 #include "tests/common/test_util.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/initial.hpp"
-#include "vitrify/models/binary3d.hpp"
-#include "vitrify/models/hump2d.hpp"
+#include "vitrify/models/all.hpp"
 #include "vitrify/models/model_info.hpp"
 #if defined(VITRIFY_HAVE_CUDA)
 #include "vitrify/engine/cuda_backend.hpp"
 #endif
 
 using namespace vitrify;
+using test_paths::CpuPath;
+using test_paths::CudaPath;
 
 #define REQUIRE_CUDA_DEVICE()                                            \
   do {                                                                   \
@@ -37,11 +39,21 @@ constexpr int kObs = kObsCount;
 
 double obs_of(const std::vector<double>& obs, int r, int q) { return obs[r * kObs + q]; }
 
+// The temperature of the liquids compared below (every model is a liquid there at its
+// default density).
+constexpr double kLiquidT = 1.0;
+
+// Each model in its default ensemble.
+template <class Model>
+Ensemble default_ensemble() {
+  return Model::info().default_ensemble == "npt" ? Ensemble::kNPT : Ensemble::kNVT;
+}
+
 // Lattices at one density per replica (so every replica has its own box), melted on the CPU
 // at temperature t under NVT: liquid configurations with finite forces.
-BatchState melted_batch(const std::string& model, const std::vector<double>& densities, int n,
-                        double t, long steps) {
-  const ModelInfo& m = model_info(model);
+template <class Model>
+BatchState melted_batch(const std::vector<double>& densities, int n, double t, long steps) {
+  const ModelInfo m = Model::info();
   const int replicas = static_cast<int>(densities.size());
   BatchState s;
   s.resize(replicas, n, m.dimension);
@@ -49,7 +61,7 @@ BatchState melted_batch(const std::string& model, const std::vector<double>& den
     make_lattice_replica(s, r, m, densities[r], t, replica_seed(17, r));
   EngineSettings es;
   es.ensemble = Ensemble::kNVT;
-  auto e = make_engine("cpu", model, es);
+  auto e = CpuPath::make<Model>(es);
   const std::vector<double> temps(replicas, t);
   e->set_targets(temps, temps, std::vector<double>(replicas, 1.0));
   e->set_state(s);
@@ -58,15 +70,12 @@ BatchState melted_batch(const std::string& model, const std::vector<double>& den
   return s;
 }
 
-// 4 replicas x 4096 binary3d particles at densities 0.80..0.95.
-const BatchState& binary3d_liquid() {
-  static const BatchState s = melted_batch("binary3d", {0.80, 0.85, 0.90, 0.95}, 4096, 1.2, 400);
-  return s;
-}
-
-// 3 replicas x 4096 hump2d particles at densities 0.80..0.85.
-const BatchState& hump2d_liquid() {
-  static const BatchState s = melted_batch("hump2d", {0.80, 0.825, 0.85}, 4096, 0.6, 400);
+// 4 replicas x 4000 particles at 1.0 to 1.15 times the model's default density.
+template <class Model>
+const BatchState& liquid() {
+  const double rho = Model::info().default_density;
+  static const BatchState s =
+      melted_batch<Model>({rho, 1.05 * rho, 1.1 * rho, 1.15 * rho}, 4000, kLiquidT, 400);
   return s;
 }
 
@@ -193,11 +202,11 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
 }
 
 template <class Model>
-void compare_configuration(const std::string& model_name, const BatchState& s, double skin) {
+void compare_configuration(const BatchState& s, double skin) {
   EngineSettings es;
   es.skin = skin;
-  auto cpu = make_engine("cpu", model_name, es);
-  auto gpu = make_engine("cuda", model_name, es);
+  auto cpu = CpuPath::make<Model>(es);
+  auto gpu = CudaPath::make<Model>(es);
   ASSERT_EQ(gpu->backend_name(), "cuda");
   cpu->set_state(s);
   gpu->set_state(s);
@@ -209,16 +218,16 @@ void compare_configuration(const std::string& model_name, const BatchState& s, d
 struct TrajectoryGap {
   double position = 0, observable = 0;
 };
-TrajectoryGap trajectory_gap(const std::string& model, const BatchState& s, Ensemble ensemble,
-                             long steps) {
+template <class Model>
+TrajectoryGap trajectory_gap(const BatchState& s, long steps) {
   EngineSettings es;
-  es.ensemble = ensemble;
+  es.ensemble = default_ensemble<Model>();
   es.barostat_tau = 2.0;
-  const std::vector<double> temps(s.n_replicas, model == "binary3d" ? 1.2 : 0.6);
-  const std::vector<double> press(s.n_replicas, 10.0);
+  const std::vector<double> temps(s.n_replicas, kLiquidT);
+  const std::vector<double> press(s.n_replicas, Model::info().default_pressure);
   TrajectoryGap gap;
-  auto cpu = make_engine("cpu", model, es);
-  auto gpu = make_engine("cuda", model, es);
+  auto cpu = CpuPath::make<Model>(es);
+  auto gpu = CudaPath::make<Model>(es);
   for (Engine* e : {cpu.get(), gpu.get()}) {
     e->set_targets(temps, temps, press);
     e->set_state(s);
@@ -245,14 +254,14 @@ TrajectoryGap trajectory_gap(const std::string& model, const BatchState& s, Ense
 struct Averages {
   std::vector<double> t, p, u;
 };
-Averages thermostatted_averages(const std::string& backend, const std::string& model,
-                                const BatchState& s, Ensemble ensemble, double temperature,
-                                long equilibration, long production) {
+template <class Path, class Model>
+Averages thermostatted_averages(const BatchState& s, double temperature, long equilibration,
+                                long production) {
   EngineSettings es;
-  es.ensemble = ensemble;
-  auto e = make_engine(backend, model, es);
+  es.ensemble = default_ensemble<Model>();
+  auto e = Path::template make<Model>(es);
   const std::vector<double> temps(s.n_replicas, temperature);
-  e->set_targets(temps, temps, std::vector<double>(s.n_replicas, 10.0));
+  e->set_targets(temps, temps, std::vector<double>(s.n_replicas, Model::info().default_pressure));
   e->set_state(s);
   e->run(equilibration);
   Averages av;
@@ -300,76 +309,74 @@ TEST(CudaBackendSelection, CudaIsRefusedClearlyWithoutDeviceAndAutoFallsBackToCp
       EXPECT_NE(msg.find("unavailable"), std::string::npos) << msg;
       EXPECT_NE(msg.find(why), std::string::npos) << msg;  // says why
     }
-    for (const char* model : {"binary3d", "hump2d"}) {
-      auto e = make_engine("auto", model, {});
-      EXPECT_EQ(e->backend_name(), "cpu") << model;
-    }
+    for_each_model([](auto model) {
+      const std::string name = decltype(model)::info().name;
+      auto e = make_engine("auto", name, {});
+      EXPECT_EQ(e->backend_name(), "cpu") << name;
+    });
   } else {
-    for (const char* model : {"binary3d", "hump2d"}) {
-      EXPECT_EQ(make_engine("cuda", model, {})->backend_name(), "cuda") << model;
-      auto e = make_engine("auto", model, {});
-      EXPECT_EQ(e->backend_name(), "cuda") << model;
-      EXPECT_EQ(e->device_name(), why) << model;
-    }
+    for_each_model([&](auto model) {
+      const std::string name = decltype(model)::info().name;
+      EXPECT_EQ(make_engine("cuda", name, {})->backend_name(), "cuda") << name;
+      auto e = make_engine("auto", name, {});
+      EXPECT_EQ(e->backend_name(), "cuda") << name;
+      EXPECT_EQ(e->device_name(), why) << name;
+    });
   }
   EXPECT_THROW(make_engine("cuda", "nonsense", {}), InputError);
   EXPECT_THROW(make_engine("opencl", "binary3d", {}), InputError);
 }
 
-// ---- needs a GPU ----------------------------------------------------------------------------
+// ---- needs a GPU: the CUDA backend against the CPU backend, per model --------------------
 
-TEST(CudaVsCpu, Binary3dForcesEnergiesListsAndSpeciesAgree) {
-  REQUIRE_CUDA_DEVICE();
-  compare_configuration<Binary3d>("binary3d", binary3d_liquid(), 0.3);
-}
+class CudaVsCpu : public test_paths::ModelTest {
+ protected:
+  void SetUp() override { REQUIRE_CUDA_DEVICE(); }
+};
+INSTANTIATE_TEST_SUITE_P(Models, CudaVsCpu, test_paths::model_cases(), test_paths::CaseName{});
 
-TEST(CudaVsCpu, Hump2dForcesEnergiesListsAndSpeciesAgree) {
-  REQUIRE_CUDA_DEVICE();
-  compare_configuration<Hump2d>("hump2d", hump2d_liquid(), 0.3);
+TEST_P(CudaVsCpu, ForcesEnergiesListsAndSpeciesAgree) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    compare_configuration<Model>(liquid<Model>(), 0.3);
+  });
 }
 
 // Trajectories: one ulp differences grow chaotically (Lyapunov time of order 0.1-1 tau), so
 // agreement is demanded only for the first steps. After 1 step the gap is rounding of the
 // positions (|x| < 20: one float ulp is 2e-6); after 20 steps (0.1 tau) it has grown by
 // less than e^2, which the bounds allow with a margin of 10.
-TEST(CudaVsCpu, ShortTrajectoriesAgree) {
-  REQUIRE_CUDA_DEVICE();
-  for (const char* model : {"binary3d", "hump2d"}) {
-    const bool is3d = std::string(model) == "binary3d";
-    const BatchState& s = is3d ? binary3d_liquid() : hump2d_liquid();
-    const Ensemble ens = is3d ? Ensemble::kNPT : Ensemble::kNVT;
-    const TrajectoryGap one = trajectory_gap(model, s, ens, 1);
-    const TrajectoryGap twenty = trajectory_gap(model, s, ens, 20);
+TEST_P(CudaVsCpu, ShortTrajectoriesAgree) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    const BatchState& s = liquid<Model>();
+    const TrajectoryGap one = trajectory_gap<Model>(s, 1);
+    const TrajectoryGap twenty = trajectory_gap<Model>(s, 20);
     std::printf(
-        "[ info ] %s: position gap %.3g after 1 step, %.3g after 20; observables %.3g, "
-        "%.3g\n",
-        model, one.position, twenty.position, one.observable, twenty.observable);
-    EXPECT_LT(one.position, 2e-5) << model;
-    EXPECT_LT(twenty.position, 2e-4) << model;
-    EXPECT_LT(one.observable, 1e-5) << model;
-    EXPECT_LT(twenty.observable, 1e-4) << model;
-  }
+        "[ info ] %s: position gap %.3g after 1 step, %.3g after 20; observables %.3g, %.3g\n",
+        C::name().c_str(), one.position, twenty.position, one.observable, twenty.observable);
+    EXPECT_LT(one.position, 2e-5);
+    EXPECT_LT(twenty.position, 2e-4);
+    EXPECT_LT(one.observable, 1e-5);
+    EXPECT_LT(twenty.observable, 1e-4);
+  });
 }
 
 // Long runs decorrelate, so only averages can be compared: per backend the mean over 8
 // independent replicas of each replica's time average, with the standard error from the
 // spread over replicas; the backends must agree within 4 combined standard errors (plus 1e-4
-// relative for the thermostat's temperature, whose spread is tiny).
-TEST(CudaVsCpu, ThermostattedAveragesAgreeWithinStatisticalErrors) {
-  REQUIRE_CUDA_DEVICE();
-  struct Case {
-    const char* model;
-    Ensemble ensemble;
-    double density, temperature;
-  };
-  for (const Case& c :
-       {Case{"binary3d", Ensemble::kNPT, 0.85, 1.0}, Case{"hump2d", Ensemble::kNVT, 0.825, 0.5}}) {
-    const BatchState s =
-        melted_batch(c.model, std::vector<double>(8, c.density), 1024, c.temperature, 500);
-    const Averages a =
-        thermostatted_averages("cpu", c.model, s, c.ensemble, c.temperature, 3000, 5000);
-    const Averages b =
-        thermostatted_averages("cuda", c.model, s, c.ensemble, c.temperature, 3000, 5000);
+// relative for the thermostat's temperature, whose spread is tiny). Each model in its default
+// ensemble at its default density (and pressure).
+TEST_P(CudaVsCpu, ThermostattedAveragesAgreeWithinStatisticalErrors) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    const double rho = Model::info().default_density;
+    const BatchState s = melted_batch<Model>(std::vector<double>(8, rho), 1000, kLiquidT, 500);
+    const Averages a = thermostatted_averages<CpuPath, Model>(s, kLiquidT, 3000, 5000);
+    const Averages b = thermostatted_averages<CudaPath, Model>(s, kLiquidT, 3000, 5000);
     const char* names[3] = {"T", "p", "u"};
     const std::vector<double>* xs[3] = {&a.t, &a.p, &a.u};
     const std::vector<double>* ys[3] = {&b.t, &b.p, &b.u};
@@ -377,27 +384,28 @@ TEST(CudaVsCpu, ThermostattedAveragesAgreeWithinStatisticalErrors) {
       const auto [mc, ec] = mean_and_error(*xs[q]);
       const auto [mg, eg] = mean_and_error(*ys[q]);
       const double allowed = 4 * std::hypot(ec, eg) + 1e-4 * std::fabs(mc);
-      std::printf("[ info ] %s <%s>: CPU %.5f +- %.5f, CUDA %.5f +- %.5f\n", c.model, names[q], mc,
-                  ec, mg, eg);
-      EXPECT_LT(std::fabs(mc - mg), allowed) << c.model << " <" << names[q] << ">";
+      std::printf("[ info ] %s <%s>: CPU %.5f +- %.5f, CUDA %.5f +- %.5f\n", C::name().c_str(),
+                  names[q], mc, ec, mg, eg);
+      EXPECT_LT(std::fabs(mc - mg), allowed) << "<" << names[q] << ">";
     }
-  }
+  });
 }
 
 // The kernels use no floating-point atomics and sort every cell, so a run is a deterministic
-// function of its input on one device: two runs must agree bit for bit.
-TEST(CudaDeterminism, SameInputGivesBitwiseIdenticalRuns) {
-  REQUIRE_CUDA_DEVICE();
-  for (const char* model : {"binary3d", "hump2d"}) {
-    const bool is3d = std::string(model) == "binary3d";
-    const BatchState& start = is3d ? binary3d_liquid() : hump2d_liquid();
+// function of its input on one device: two runs of a large batch must agree bit for bit
+// (small batches on every path: Dynamics.SameStartSameTrajectory).
+TEST_P(CudaVsCpu, CudaRunsAreBitwiseReproducible) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    const BatchState& start = liquid<Model>();
     auto run = [&] {
       EngineSettings es;
-      es.ensemble = is3d ? Ensemble::kNPT : Ensemble::kNVT;
-      auto e = make_engine("cuda", model, es);
+      es.ensemble = default_ensemble<Model>();
+      auto e = CudaPath::make<Model>(es);
       const int R = start.n_replicas;
       e->set_targets(std::vector<double>(R, 1.2), std::vector<double>(R, 0.8),
-                     std::vector<double>(R, 10.0));
+                     std::vector<double>(R, Model::info().default_pressure));
       e->set_state(start);
       e->run(1200, 0.0, 1.0);  // more than two overflow-check blocks, with a ramp
       BatchState s;
@@ -408,67 +416,73 @@ TEST(CudaDeterminism, SameInputGivesBitwiseIdenticalRuns) {
     };
     const auto [a, oa] = run();
     const auto [b, ob] = run();
-    EXPECT_EQ(a.x, b.x) << model;
-    EXPECT_EQ(a.y, b.y) << model;
-    EXPECT_EQ(a.z, b.z) << model;
-    EXPECT_EQ(a.vx, b.vx) << model;
-    EXPECT_EQ(a.vy, b.vy) << model;
-    EXPECT_EQ(a.img_x, b.img_x) << model;
-    EXPECT_EQ(a.box, b.box) << model;
-    EXPECT_EQ(oa, ob) << model;
-  }
+    EXPECT_EQ(a.x, b.x);
+    EXPECT_EQ(a.y, b.y);
+    EXPECT_EQ(a.z, b.z);
+    EXPECT_EQ(a.vx, b.vx);
+    EXPECT_EQ(a.vy, b.vy);
+    EXPECT_EQ(a.img_x, b.img_x);
+    EXPECT_EQ(a.box, b.box);
+    EXPECT_EQ(oa, ob);
+  });
 }
 
 // A strongly compressing barostat makes the neighbour lists outgrow their initial capacity in
 // the middle of a block; the GPU path only notices at the end of the block, so it must restore
 // the block's start, grow the capacity and rerun. The end state's forces must then be exactly
 // those of complete lists (checked against the CPU engine on the same configuration).
-TEST(CudaOverflow, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
-  REQUIRE_CUDA_DEVICE();
-  const ModelInfo& m = model_info("binary3d");
-  BatchState s;
-  s.resize(2, 2000, 3);
-  for (int r = 0; r < 2; ++r) make_lattice_replica(s, r, m, 0.3 + 0.05 * r, 1.0, 77 + r);
-  EngineSettings es;
-  es.ensemble = Ensemble::kNPT;
-  es.barostat_tau = 0.5;
-  auto gpu = make_engine("cuda", "binary3d", es);
-  gpu->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
-  gpu->set_state(s);
-  const NeighborStats before = gpu->neighbor_stats();
-  std::vector<double> obs;
-  gpu->observables(obs);
-  const double v0 = obs_of(obs, 0, kObsVolume);
-  gpu->run(1500);
-  const NeighborStats after = gpu->neighbor_stats();
-  gpu->observables(obs);
-  EXPECT_LT(obs_of(obs, 0, kObsVolume), 0.5 * v0);  // compressed a lot
-  EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
-  std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
-              before.max_neighbors, after.max_neighbors, before.cell_capacity, after.cell_capacity);
-  BatchState end;
-  gpu->get_state(end);
-  for (double p : {obs_of(obs, 0, kObsPotential), obs_of(obs, 1, kObsPotential)})
-    EXPECT_TRUE(std::isfinite(p));
-  auto cpu = make_engine("cpu", "binary3d", es);
-  cpu->set_state(end);
-  // A fresh set_state sizes the GPU lists for the dense state too; compare the run's forces.
-  std::vector<real> cfx, cfy, cfz, gfx, gfy, gfz;
-  cpu->forces(cfx, cfy, cfz);
-  gpu->forces(gfx, gfy, gfz);
-  double fmax = 0, worst = 0;
-  for (std::size_t g = 0; g < cfx.size(); ++g) {
-    fmax = std::max(
-        {fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])), std::fabs(double(cfz[g]))});
-    worst = std::max({worst, std::fabs(double(cfx[g]) - gfx[g]), std::fabs(double(cfy[g]) - gfy[g]),
-                      std::fabs(double(cfz[g]) - gfz[g])});
-  }
-  EXPECT_LT(worst, 1e-5 * std::max(1.0, fmax)) << "|F|max " << fmax;
-  std::vector<double> cobs;
-  cpu->observables(cobs);
-  for (int r = 0; r < 2; ++r)
-    EXPECT_NEAR(obs_of(obs, r, kObsPotential), obs_of(cobs, r, kObsPotential),
-                1e-5 * std::max(1.0, obs_of(cobs, r, kObsPotential)));
+TEST_P(CudaVsCpu, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    const ModelInfo m = Model::info();
+    BatchState s;
+    s.resize(2, 2000, m.dimension);
+    for (int r = 0; r < 2; ++r)
+      make_lattice_replica(s, r, m, (0.4 + 0.07 * r) * m.default_density, 1.0, 77 + r);
+    EngineSettings es;
+    es.ensemble = Ensemble::kNPT;
+    es.barostat_tau = 0.5;
+    auto gpu = CudaPath::make<Model>(es);
+    gpu->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
+    gpu->set_state(s);
+    const NeighborStats before = gpu->neighbor_stats();
+    std::vector<double> obs;
+    gpu->observables(obs);
+    const double v0 = obs_of(obs, 0, kObsVolume);
+    gpu->run(1500);
+    const NeighborStats after = gpu->neighbor_stats();
+    gpu->observables(obs);
+    EXPECT_LT(obs_of(obs, 0, kObsVolume), 0.5 * v0);  // compressed a lot
+    EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
+    std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
+                before.max_neighbors, after.max_neighbors, before.cell_capacity,
+                after.cell_capacity);
+    BatchState end;
+    gpu->get_state(end);
+    for (double p :
+         {obs_of(obs, 0, kObsPotential), obs_of(obs, 1, kObsPotential)})
+      EXPECT_TRUE(std::isfinite(p));
+    auto cpu = CpuPath::make<Model>(es);
+    cpu->set_state(end);
+    // A fresh set_state sizes the GPU lists for the dense state too; compare the run's forces.
+    std::vector<real> cfx, cfy, cfz, gfx, gfy, gfz;
+    cpu->forces(cfx, cfy, cfz);
+    gpu->forces(gfx, gfy, gfz);
+    double fmax = 0, worst = 0;
+    for (std::size_t g = 0; g < cfx.size(); ++g) {
+      fmax = std::max(
+          {fmax, std::fabs(double(cfx[g])), std::fabs(double(cfy[g])), std::fabs(double(cfz[g]))});
+      worst = std::max({worst, std::fabs(double(cfx[g]) - gfx[g]),
+                        std::fabs(double(cfy[g]) - gfy[g]), std::fabs(double(cfz[g]) - gfz[g])});
+    }
+    EXPECT_LT(worst, 1e-5 * std::max(1.0, fmax)) << "|F|max " << fmax;
+    std::vector<double> cobs;
+    cpu->observables(cobs);
+    for (int r = 0; r < 2; ++r)
+      EXPECT_NEAR(obs_of(obs, r, kObsPotential), obs_of(cobs, r, kObsPotential),
+                  1e-5 * std::max(1.0, obs_of(cobs, r, kObsPotential)));
+  });
 }
 
 #if defined(VITRIFY_HAVE_CUDA)

@@ -1,9 +1,13 @@
-// Analytic checks of the pair potentials: values, continuity, force = -dU/dr.
+// Analytic checks of the pair potentials: values, continuity, force = -dU/dr; every model
+// against its independent reference.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
+#include "tests/common/execution_paths.hpp"
+#include "tests/common/reference_models.hpp"
+#include "vitrify/models/all.hpp"
 #include "vitrify/models/binary3d.hpp"
 #include "vitrify/models/hump2d.hpp"
 
@@ -139,4 +143,42 @@ TEST(Hump2d, ForceIsMinusDerivative) {
   const auto m = vitrify::Hump2d::make();
   check_finite_difference(m, hump_u, 0.9, 1.12, 0, 0);
   check_finite_difference(m, hump_u, 1.125, 1.649, 0, 0);
+}
+
+// ---- every model of the list against its independent reference --------------------------
+
+class ModelEvaluators : public vitrify::test_paths::ModelTest {};
+INSTANTIATE_TEST_SUITE_P(Models, ModelEvaluators, vitrify::test_paths::model_cases(),
+                         vitrify::test_paths::CaseName{});
+
+// The float evaluator against the double reference written from docs/PHYSICS.md
+// (tests/common/reference_models.hpp), for every type pair from 0.85 sigma to beyond the
+// cutoff: U and -dU/dr to 2e-5 of the sum of the magnitudes of their terms (float rounding
+// and cancellation), zero beyond the cutoff, the same cutoff and quasi-species radius.
+TEST_P(ModelEvaluators, MatchTheReferencePotential) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    using Ref = vitrify::test_ref::Reference<Model>;
+    const Model m = Model::make();
+    for (int a = 0; a < Model::n_types; ++a)
+      for (int b = 0; b < Model::n_types; ++b) {
+        const double s = Ref::sigma(a, b), rc = Ref::cutoff(a, b);
+        EXPECT_NEAR(m.cutoff2(a, b), rc * rc, 1e-6 * rc * rc) << a << b;
+        const double rs = Ref::species_radius(a, b);
+        EXPECT_TRUE(m.is_species_neighbor(real(rs * rs * (1 - 1e-5)), a, b)) << a << b;
+        EXPECT_FALSE(m.is_species_neighbor(real(rs * rs * (1 + 1e-5)), a, b)) << a << b;
+        for (double r = 0.85 * s; r < 1.1 * rc; r += 0.0071 * s) {
+          if (std::fabs(r / rc - 1) < 1e-5) continue;
+          real f, e;
+          const bool inside = m.evaluate(real(r * r), a, b, f, e);
+          EXPECT_EQ(inside, r < rc) << "types " << a << b << " r " << r;
+          if (!inside || r >= rc) continue;
+          const vitrify::test_ref::Pair p = Ref::pair(r, a, b);
+          EXPECT_NEAR(e, p.u, 2e-5 * p.u_terms) << "types " << a << b << " r " << r;
+          EXPECT_NEAR(double(f) * r, p.f, 2e-5 * p.f_terms + 2e-5 * std::fabs(p.f))
+              << "types " << a << b << " r " << r;
+        }
+      }
+  });
 }
