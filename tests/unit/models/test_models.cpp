@@ -10,6 +10,8 @@
 #include "vitrify/models/all.hpp"
 #include "vitrify/models/binary3d.hpp"
 #include "vitrify/models/hump2d.hpp"
+#include "vitrify/models/kob_andersen.hpp"
+#include "vitrify/models/model_info.hpp"
 
 using vitrify::real;
 
@@ -49,6 +51,18 @@ double hump_u(double r) {
   double p = 0;
   for (int k = 7; k >= 0; --k) p = p * x + a[k];
   return h0 * p;
+}
+// Kob-Andersen: 4 eps [(s/r)^12 - (s/r)^6] shifted to zero at rc = 2.5 s, parameters by pair.
+const double ka_eps[2][2] = {{1.0, 1.5}, {1.5, 0.5}};
+const double ka_sigma[2][2] = {{1.0, 0.8}, {0.8, 0.88}};
+double lj(double r, double eps, double s) {
+  const double x6 = std::pow(s / r, 6);
+  return 4 * eps * (x6 * x6 - x6);
+}
+double ka_u(double r, int a, int b) {
+  const double eps = ka_eps[a][b], s = ka_sigma[a][b];
+  if (r >= 2.5 * s) return 0;
+  return lj(r, eps, s) - lj(2.5 * s, eps, s);
 }
 
 }  // namespace
@@ -181,4 +195,103 @@ TEST_P(ModelEvaluators, MatchTheReferencePotential) {
         }
       }
   });
+}
+
+TEST(KobAndersen, AnalyticValues) {
+  const auto m = vitrify::KobAndersen::make();
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const double eps = ka_eps[a][b], s = ka_sigma[a][b];
+      const double shift = 4 * eps * (std::pow(2.5, -12) - std::pow(2.5, -6));  // ~ -0.0163 eps
+      EXPECT_NEAR(shift / eps, -0.016316891136, 1e-11);
+      // At r = sigma the unshifted part vanishes; at r = 2^(1/6) sigma it is -eps with zero force.
+      EXPECT_NEAR(energy(m, s, a, b), -shift, 1e-6);
+      EXPECT_NEAR(force(m, s, a, b), 24 * eps / s, 2e-5 * 24 * eps / s);
+      const double rmin = std::pow(2.0, 1.0 / 6.0) * s;
+      EXPECT_NEAR(energy(m, rmin, a, b), -eps - shift, 2e-6);
+      EXPECT_NEAR(force(m, rmin, a, b), 0.0, 1e-4);
+      // The float evaluator against the double formula over the whole range, with a tolerance
+      // of a few float roundings of the largest term.
+      for (double r = 0.8 * s; r < 2.5 * s; r += 0.005 * s) {
+        const double x6 = std::pow(s / r, 6), scale = 4 * eps * (x6 * x6 + x6) + 1;
+        EXPECT_NEAR(energy(m, r, a, b), ka_u(r, a, b), 2e-6 * scale)
+            << "pair " << a << b << ", r = " << r;
+      }
+    }
+  // Symmetric in the types.
+  EXPECT_EQ(energy(m, 0.9, 0, 1), energy(m, 0.9, 1, 0));
+  EXPECT_EQ(force(m, 0.9, 0, 1), force(m, 0.9, 1, 0));
+}
+
+TEST(KobAndersen, EnergyContinuousAtCutoff) {
+  const auto m = vitrify::KobAndersen::make();
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const double eps = ka_eps[a][b], s = ka_sigma[a][b], rc = 2.5 * s;
+      EXPECT_NEAR(double(m.cutoff2(a, b)), rc * rc, 1e-6 * rc * rc);
+      EXPECT_NEAR(ka_u(rc * (1 - 1e-12), a, b), 0.0, 1e-12);  // the oracle's U(rc) = 0
+      EXPECT_NEAR(energy(m, rc * (1 - 1e-6), a, b), 0.0, 1e-6);
+      EXPECT_EQ(energy(m, rc * (1 + 1e-5), a, b), 0.0);  // no interaction beyond rc
+      real f, e;
+      EXPECT_FALSE(m.evaluate(real(rc * rc * (1 + 1e-5)), a, b, f, e));
+      // Only the energy is shifted: the force keeps its LJ value at rc, -dU/dr < 0 (attractive).
+      const double f_rc = 4 * eps * (12 * std::pow(2.5, -12) - 6 * std::pow(2.5, -6)) / rc;
+      EXPECT_LT(f_rc, 0.0);
+      EXPECT_NEAR(force(m, rc * (1 - 1e-6), a, b), f_rc, 1e-5);
+    }
+  EXPECT_NEAR(double(m.max_cutoff()), 2.5, 1e-6);  // AA has the largest cutoff
+}
+
+TEST(KobAndersen, ForceIsMinusDerivative) {
+  const auto m = vitrify::KobAndersen::make();
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const double s = ka_sigma[a][b];
+      check_finite_difference(
+          m, [a, b](double r) { return ka_u(r, a, b); }, 0.85 * s, 2.49 * s, a, b);
+    }
+}
+
+TEST(KobAndersen, SpeciesRadii) {
+  const auto m = vitrify::KobAndersen::make();
+  const double rs[2][2] = {{1.45, 1.25}, {1.25, 1.075}};  // AA, AB, BB
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const double r = rs[a][b];
+      EXPECT_TRUE(m.is_species_neighbor(real(r * r * (1 - 1e-5)), a, b)) << a << b;
+      EXPECT_FALSE(m.is_species_neighbor(real(r * r * (1 + 1e-5)), a, b)) << a << b;
+      // Within the interaction range, beyond the first peak 2^(1/6) sigma_ab.
+      EXPECT_GT(r, std::pow(2.0, 1.0 / 6.0) * ka_sigma[a][b]);
+      EXPECT_LT(r, 2.5 * ka_sigma[a][b]);
+    }
+}
+
+TEST(KobAndersen, ModelInfo) {
+  const vitrify::ModelInfo i = vitrify::KobAndersen::info();
+  EXPECT_EQ(i.name, "kob-andersen");
+  EXPECT_EQ(i.dimension, 3);
+  EXPECT_EQ(i.n_types, 2);
+  ASSERT_EQ(i.type_fractions.size(), 2u);
+  EXPECT_DOUBLE_EQ(i.type_fractions[0], 0.8);
+  EXPECT_DOUBLE_EQ(i.type_fractions[1], 0.2);
+  EXPECT_EQ(i.particle_multiple, 5);
+  EXPECT_EQ(i.type_names, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(i.species_prefixes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(i.species_name(0, 12), "a12");
+  EXPECT_EQ(i.species_name(1, 9), "b9");
+  EXPECT_EQ(i.default_ensemble, "nvt");
+  EXPECT_EQ(i.default_particles, 4000);
+  EXPECT_EQ(i.default_particles % i.particle_multiple, 0);
+  EXPECT_DOUBLE_EQ(i.default_density, 1.2);
+  EXPECT_DOUBLE_EQ(i.default_initial_density, 1.2);
+  EXPECT_EQ(i.default_species, "auto");
+  EXPECT_TRUE(i.paper_species.empty());
+  EXPECT_TRUE(i.liquid_species.empty());
+  EXPECT_DOUBLE_EQ(i.max_cutoff, 2.5);
+  EXPECT_NEAR(i.max_cutoff, double(vitrify::KobAndersen::make().max_cutoff()), 1e-6);
+  EXPECT_DOUBLE_EQ(i.isf_k, 7.25);
+  EXPECT_EQ(i.isf_types, std::vector<int>{0});
+  // The registry serves the same description.
+  EXPECT_EQ(vitrify::model_info("kob-andersen").particle_multiple, 5);
+  EXPECT_EQ(vitrify::model_info("kob-andersen").dimension, 3);
 }
