@@ -8,8 +8,8 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/cuda_backend.hpp"
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/engine/exec_cuda.cuh"
 #include "vitrify/engine/engine_registry.hpp"
+#include "vitrify/engine/exec_cuda.cuh"
 
 namespace vitrify {
 

@@ -12,9 +12,9 @@
 #include <numeric>
 #include <sstream>
 
-#include "vitrify/core/observables.hpp"
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
+#include "vitrify/core/observables.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/io/output.hpp"
 #include "vitrify/io/xyz.hpp"

@@ -12,11 +12,11 @@
 
 #include "src/engine/scan_support.hpp"
 #include "vitrify/engine/engine.hpp"
-#include "vitrify/models/model_info.hpp"
 #include "vitrify/engine/processes.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/checkpoint.hpp"
 #include "vitrify/io/config.hpp"
+#include "vitrify/models/model_info.hpp"
 
 namespace vitrify::scan_detail {
 

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "vitrify/core/error.hpp"
-#include "vitrify/models/model_info.hpp"
 #include "vitrify/io/config.hpp"
 #include "vitrify/io/xyz.hpp"
+#include "vitrify/models/model_info.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -453,15 +453,14 @@ TEST_P(CudaVsCpu, ListsOutgrowingTheirCapacityAreRebuiltNotTruncated) {
     gpu->run(1500);
     const NeighborStats after = gpu->neighbor_stats();
     gpu->observables(obs);
-    EXPECT_LT(obs_of(obs, 0, kObsVolume), 0.5 * v0);  // compressed a lot
-    EXPECT_GT(after.max_neighbors, before.max_neighbors);      // the capacity had to grow
+    EXPECT_LT(obs_of(obs, 0, kObsVolume), 0.5 * v0);       // compressed a lot
+    EXPECT_GT(after.max_neighbors, before.max_neighbors);  // the capacity had to grow
     std::printf("[ info ] neighbour capacity %d -> %d, cell capacity %d -> %d\n",
                 before.max_neighbors, after.max_neighbors, before.cell_capacity,
                 after.cell_capacity);
     BatchState end;
     gpu->get_state(end);
-    for (double p :
-         {obs_of(obs, 0, kObsPotential), obs_of(obs, 1, kObsPotential)})
+    for (double p : {obs_of(obs, 0, kObsPotential), obs_of(obs, 1, kObsPotential)})
       EXPECT_TRUE(std::isfinite(p));
     auto cpu = CpuPath::make<Model>(es);
     cpu->set_state(end);

@@ -144,8 +144,7 @@ TEST_P(Dynamics, ThermostatReachesEachReplicasTarget) {
     for (int k = 0; k < 200; ++k) {
       e->run(5);
       e->observables(obs);
-      for (int r = 0; r < 3; ++r)
-        t[r].v.push_back(obs[r * kObsCount + kObsTemperature]);
+      for (int r = 0; r < 3; ++r) t[r].v.push_back(obs[r * kObsCount + kObsTemperature]);
     }
     for (int r = 0; r < 3; ++r) {
       const double err = t[r].block_error();

@@ -354,8 +354,8 @@ TEST_P(BruteForce, CapacityGrownForOneReplicaKeepsTheOthersListsValid) {
       EXPECT_EQ(wrong, 0) << at << "particles of replica 0 with a force or an energy";
       EXPECT_EQ(obs[kObsPotential], 0.0) << at << "energy of replica 0";
       for (int q = 0; q < 2 * kObsCount; ++q)
-        EXPECT_TRUE(std::isfinite(obs[q])) << at << "replica " << q / kObsCount
-                                           << " observable " << q % kObsCount;
+        EXPECT_TRUE(std::isfinite(obs[q]))
+            << at << "replica " << q / kObsCount << " observable " << q % kObsCount;
       int bad_lists = 0;
       for (int i = 0; i < n; i += 5) {
         const std::vector<int> list = e->neighbors_of(i);
