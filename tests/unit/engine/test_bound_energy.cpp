@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/execution_paths.hpp"
 #include "tests/common/test_util.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
@@ -21,20 +22,8 @@ using namespace vitrify;
 
 namespace {
 
-// The device code path of ReplicaEngine on host memory (as in
-// tests/unit/cuda/test_device_path_on_cpu.cpp).
-struct BoundDevicePathExec : CpuExec {
-  static constexpr bool host_memory = false;
-  static constexpr const char* name = "cpu-device-path";
-  static constexpr bool neighbors_particle_major = false;
-  static constexpr bool half_lists = false;
-  template <class T>
-  static void copy(Buffer<T>& dst, const Buffer<T>& src) {
-    dst = src;
-  }
-  static void require_free_memory(std::size_t, const std::string&) {}
-  static std::string device_name() { return "host, device code path"; }
-};
+// The device code path of ReplicaEngine on host memory.
+using BoundDevicePathExec = test_paths::HostDevicePathExec;
 
 // Random positions with no pair closer than dmin, types drawn by the model's fractions.
 template <class Model>
