@@ -75,7 +75,7 @@ struct KobAndersen {
     m.default_ensemble = "nvt";
     m.default_particles = 4000;
     m.default_density = 1.2;
-    m.default_pressure = 1.0;
+    m.default_pressure = 4.5;  // rho ~ 1.2 near T = 0.55 (docs/VALIDATION.md)
     m.default_initial_density = 1.2;
     m.default_species = "auto";
     m.max_cutoff = cutoff_sigmas * sigma[0][0];
