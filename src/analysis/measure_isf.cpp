@@ -38,6 +38,24 @@ void check_options(const IsfOptions& o) {
     throw std::invalid_argument(
         "IsfOptions: points_per_level must be a multiple of decimation and >= 2 * decimation");
   if (o.max_levels < 0) throw std::invalid_argument("IsfOptions: max_levels must be >= 0");
+  if (o.window_frames < 0) throw std::invalid_argument("IsfOptions: window_frames must be >= 0");
+}
+
+// F = sums / counts over the lags with at least one pair, in lag order.
+IsfCurve curve_of(const std::vector<std::vector<double>>& sums,
+                  const std::vector<std::vector<long>>& counts, int p, int m,
+                  double frame_interval_time) {
+  IsfCurve out;
+  long stride = 1;
+  for (size_t l = 0; l < counts.size(); ++l, stride *= m) {
+    for (int j = l == 0 ? 1 : p / m; j < p; ++j) {
+      const long c = counts[l][static_cast<size_t>(j)];
+      if (c <= 0) continue;
+      out.t.push_back(static_cast<double>(stride * j) * frame_interval_time);
+      out.F.push_back(sums[l][static_cast<size_t>(j)] / static_cast<double>(c));
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -80,6 +98,21 @@ void SelfIsfAccumulator::correlate_and_push(int level, const double* current) {
   const double inv_m = 1.0 / static_cast<double>(n_particles_);
   std::vector<double>& sums = sums_[static_cast<size_t>(level)];
   std::vector<long>& counts = counts_[static_cast<size_t>(level)];
+  std::vector<double>* wsums = nullptr;
+  std::vector<long>* wcounts = nullptr;
+  if (options_.window_frames > 0) {
+    const size_t w = static_cast<size_t>(frames_added_ / options_.window_frames);
+    while (window_sums_.size() <= w) {
+      window_sums_.emplace_back();
+      window_counts_.emplace_back();
+    }
+    while (window_sums_[w].size() <= static_cast<size_t>(level)) {
+      window_sums_[w].emplace_back(static_cast<size_t>(p), 0.0);
+      window_counts_[w].emplace_back(static_cast<size_t>(p), 0L);
+    }
+    wsums = &window_sums_[w][static_cast<size_t>(level)];
+    wcounts = &window_counts_[w][static_cast<size_t>(level)];
+  }
   // Before the push the newest stored frame is 1 place back, the one j places back sits at
   // slot newest - (j - 1).
   const int j_max = std::min(p - 1, lv.n_stored);
@@ -90,6 +123,10 @@ void SelfIsfAccumulator::correlate_and_push(int level, const double* current) {
                                : sweep_particles<2>(k_, n_particles_, current, origin);
     sums[static_cast<size_t>(j)] += s * inv_m;
     counts[static_cast<size_t>(j)] += 1;
+    if (wsums) {
+      (*wsums)[static_cast<size_t>(j)] += s * inv_m;
+      (*wcounts)[static_cast<size_t>(j)] += 1;
+    }
   }
   lv.newest = (lv.newest + 1) % p;
   std::copy(current, current + frame_size,
@@ -179,18 +216,47 @@ std::vector<long> SelfIsfAccumulator::counts() const {
   return out;
 }
 
+int SelfIsfAccumulator::complete_windows() const {
+  if (options_.window_frames <= 0) return 0;
+  return static_cast<int>(frames_added_ / options_.window_frames);
+}
+
+IsfCurve SelfIsfAccumulator::window_curve(int w) const {
+  if (w < 0 || static_cast<size_t>(w) >= window_sums_.size()) return {};
+  return curve_of(window_sums_[static_cast<size_t>(w)], window_counts_[static_cast<size_t>(w)],
+                  options_.points_per_level, options_.decimation, frame_interval_time_);
+}
+
 void SelfIsfAccumulator::merge(const SelfIsfAccumulator& other) {
   if (other.dim_ != dim_ || other.k_ != k_ || other.frame_interval_time_ != frame_interval_time_ ||
       other.options_.points_per_level != options_.points_per_level ||
-      other.options_.decimation != options_.decimation)
+      other.options_.decimation != options_.decimation ||
+      other.options_.window_frames != options_.window_frames)
     throw std::invalid_argument(
-        "SelfIsfAccumulator::merge: different dimension, k, frame interval or lag grid");
+        "SelfIsfAccumulator::merge: different dimension, k, frame interval, lag grid or time "
+        "windows");
   ensure_result_levels(other.sums_.size());
   for (size_t l = 0; l < other.sums_.size(); ++l)
     for (size_t j = 0; j < other.sums_[l].size(); ++j) {
       sums_[l][j] += other.sums_[l][j];
       counts_[l][j] += other.counts_[l][j];
     }
+  const size_t p = static_cast<size_t>(options_.points_per_level);
+  if (window_sums_.size() < other.window_sums_.size()) {
+    window_sums_.resize(other.window_sums_.size());
+    window_counts_.resize(other.window_sums_.size());
+  }
+  for (size_t w = 0; w < other.window_sums_.size(); ++w) {
+    while (window_sums_[w].size() < other.window_sums_[w].size()) {
+      window_sums_[w].emplace_back(p, 0.0);
+      window_counts_[w].emplace_back(p, 0L);
+    }
+    for (size_t l = 0; l < other.window_sums_[w].size(); ++l)
+      for (size_t j = 0; j < p; ++j) {
+        window_sums_[w][l][j] += other.window_sums_[w][l][j];
+        window_counts_[w][l][j] += other.window_counts_[w][l][j];
+      }
+  }
 }
 
 nlohmann::json SelfIsfAccumulator::to_json() const {
@@ -206,6 +272,9 @@ nlohmann::json SelfIsfAccumulator::to_json() const {
                         {"points_per_level", options_.points_per_level},
                         {"decimation", options_.decimation},
                         {"max_levels", options_.max_levels},
+                        {"window_frames", options_.window_frames},
+                        {"window_sums", window_sums_},
+                        {"window_counts", window_counts_},
                         {"frames_added", frames_added_},
                         {"levels", levels},
                         {"sums", sums_},
@@ -220,6 +289,8 @@ SelfIsfAccumulator SelfIsfAccumulator::from_json(const nlohmann::json& state) {
   opt.points_per_level = state.at("points_per_level").get<int>();
   opt.decimation = state.at("decimation").get<int>();
   opt.max_levels = state.at("max_levels").get<int>();
+  // Absent from states written before time windows existed.
+  opt.window_frames = state.value("window_frames", 0L);
   SelfIsfAccumulator acc(state.at("dimension").get<int>(), state.at("k").get<double>(),
                          state.at("n_particles").get<int>(),
                          state.at("frame_interval_time").get<double>(), opt);
@@ -244,6 +315,19 @@ SelfIsfAccumulator SelfIsfAccumulator::from_json(const nlohmann::json& state) {
     if (acc.sums_[l].size() != static_cast<size_t>(p) ||
         acc.counts_[l].size() != static_cast<size_t>(p))
       throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent sums/counts");
+  if (state.contains("window_sums")) {
+    acc.window_sums_ = state.at("window_sums").get<std::vector<std::vector<std::vector<double>>>>();
+    acc.window_counts_ =
+        state.at("window_counts").get<std::vector<std::vector<std::vector<long>>>>();
+    bool ok = acc.window_sums_.size() == acc.window_counts_.size();
+    for (size_t w = 0; ok && w < acc.window_sums_.size(); ++w) {
+      ok = acc.window_sums_[w].size() == acc.window_counts_[w].size();
+      for (size_t l = 0; ok && l < acc.window_sums_[w].size(); ++l)
+        ok = acc.window_sums_[w][l].size() == static_cast<size_t>(p) &&
+             acc.window_counts_[w][l].size() == static_cast<size_t>(p);
+    }
+    if (!ok) throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent windows");
+  }
   return acc;
 }
 
@@ -270,6 +354,29 @@ TauAlpha extract_tau_alpha(const std::vector<double>& t, const std::vector<doubl
     return out;
   }
   if (!t.empty()) out.lower_bound = t.back();
+  return out;
+}
+
+TauAlphaSpread tau_alpha_spread(const std::vector<TauAlpha>& estimates) {
+  TauAlphaSpread out;
+  out.n_estimates = static_cast<int>(estimates.size());
+  if (estimates.size() < 2) {
+    out.note = "fewer than two estimates";
+    return out;
+  }
+  double sum = 0.0;
+  for (const TauAlpha& e : estimates) {
+    if (!e.reached) {
+      out.note = "an estimate did not reach 1/e";
+      return out;
+    }
+    sum += e.value;
+  }
+  const double n = static_cast<double>(estimates.size());
+  out.mean = sum / n;
+  double ss = 0.0;
+  for (const TauAlpha& e : estimates) ss += (e.value - out.mean) * (e.value - out.mean);
+  out.error = std::sqrt(ss / (n - 1.0) / n);
   return out;
 }
 

@@ -30,6 +30,12 @@ using json = nlohmann::json;
 
 namespace {
 
+// The error of tau_alpha from a single trajectory: the production is cut into this many time
+// windows, each giving its own tau_alpha (docs/OUTPUTS.md); used only when every window lasts at
+// least kMinWindowTauAlpha times the pooled tau_alpha.
+constexpr int kTauWindows = 8;
+constexpr double kMinWindowTauAlpha = 5.0;
+
 // Scalar observables per replica, in this order.
 enum Scalar { kT = 0, kP, kU, kV, kH, kRho, kScalarCount };
 
@@ -104,6 +110,8 @@ class StandardSampler final : public ProductionSampler {
     overflow_neighbors_.assign(R_, 0);
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
+    const long production_frames = c_.production_steps / c_.sample_interval;
+    io.window_frames = production_frames >= 2 * kTauWindows ? production_frames / kTauWindows : 0;
     isf_.clear();
     for (int r = 0; r < R_; ++r)
       isf_.emplace_back(m_.dimension, m_.isf_k, static_cast<int>(isf_index_[r].size()),
@@ -316,6 +324,8 @@ class StandardSampler final : public ProductionSampler {
     struct Point {
       double t;
       analysis::TauAlpha tau;
+      analysis::TauAlphaSpread tau_spread;
+      std::string tau_error_method;
       long block;
       std::vector<double> isf_t, isf_f;
       std::vector<BlockEstimate> scalars;
@@ -334,6 +344,7 @@ class StandardSampler final : public ProductionSampler {
       p.isf_t = pooled.lag_times();
       p.isf_f = pooled.values();
       p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
+      tau_alpha_error(p.tau, members, pooled, p.tau_spread, p.tau_error_method);
       const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
       p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
       // Block length per observable: at least tau_alpha, and at least the plateau of the
@@ -489,9 +500,14 @@ class StandardSampler final : public ProductionSampler {
       s["species_energy_all_neighbors"] =
           species_energies(bin_energy_sum_, bin_energy_sq_, bin_energy_count_);
       s["isf_curve"] = {{"t", p.isf_t}, {"F", p.isf_f}};
+      const bool has_error = p.tau.reached && p.tau_spread.error > 0.0;
       s["tau_alpha"] = {{"value", p.tau.reached ? json(p.tau.value) : json(nullptr)},
                         {"reached", p.tau.reached},
-                        {"lower_bound", p.tau.reached ? json(nullptr) : json(p.tau.lower_bound)}};
+                        {"lower_bound", p.tau.reached ? json(nullptr) : json(p.tau.lower_bound)},
+                        {"error", has_error ? json(p.tau_spread.error) : json(nullptr)},
+                        {"error_method", has_error ? json(p.tau_error_method) : json(nullptr)},
+                        {"error_estimates", p.tau_spread.n_estimates},
+                        {"error_note", has_error ? json(nullptr) : json(p.tau_spread.note)}};
       std::vector<analysis::ObservableHalves> halves;
       for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
       const auto verdict =
@@ -515,6 +531,44 @@ class StandardSampler final : public ProductionSampler {
     return j;
   }
 
+  // The error of the pooled tau_alpha: the spread of the copies' own tau_alpha when the state
+  // point has two or more copies, otherwise the spread over the time windows of the one
+  // trajectory (each at least kMinWindowTauAlpha tau_alpha long).
+  void tau_alpha_error(const analysis::TauAlpha& pooled_tau, const std::vector<int>& members,
+                       const analysis::SelfIsfAccumulator& pooled, analysis::TauAlphaSpread& out,
+                       std::string& method) const {
+    std::vector<analysis::TauAlpha> estimates;
+    if (!pooled_tau.reached) {
+      out.note = "tau_alpha not reached";
+      return;
+    }
+    if (members.size() >= 2) {
+      method = "copies";
+      for (int r : members)
+        estimates.push_back(analysis::extract_tau_alpha(isf_[r].lag_times(), isf_[r].values()));
+      out = analysis::tau_alpha_spread(estimates);
+      return;
+    }
+    method = "time_windows";
+    const int nw = pooled.complete_windows();
+    const double window_time = double(pooled.options().window_frames) * c_.sample_interval * c_.dt;
+    if (nw < 2) {
+      out.note = "production too short for time windows";
+      return;
+    }
+    if (window_time < kMinWindowTauAlpha * pooled_tau.value) {
+      out.n_estimates = nw;
+      out.note =
+          "time windows shorter than " + std::to_string(int(kMinWindowTauAlpha)) + " tau_alpha";
+      return;
+    }
+    for (int w = 0; w < nw; ++w) {
+      const analysis::IsfCurve curve = pooled.window_curve(w);
+      estimates.push_back(analysis::extract_tau_alpha(curve.t, curve.F));
+    }
+    out = analysis::tau_alpha_spread(estimates);
+  }
+
   void write_csv_tables(const json& j, const std::string& dir) {
     auto num = [](const json& v) -> std::string {
       if (v.is_null()) return "";
@@ -525,9 +579,8 @@ class StandardSampler final : public ProductionSampler {
     };
     std::ostringstream sum, conc, isf, energy;
     sum << "temperature,temperature_measured,temperature_measured_error,density,density_error,u,"
-           "u_error,p,p_error,v,v_error,h,h_error,tau_alpha,tau_alpha_reached,tau_alpha_lower_"
-           "bound,"
-           "other_fraction,equilibrated,flags\n";
+           "u_error,p,p_error,v,v_error,h,h_error,tau_alpha,tau_alpha_error,tau_alpha_reached,"
+           "tau_alpha_lower_bound,other_fraction,equilibrated,flags\n";
     conc << "temperature,species,type,neighbors,concentration,error\n";
     isf << "temperature,t,F\n";
     energy << "temperature,species,energy,error,energy_all_neighbors,energy_all_neighbors_error\n";
@@ -545,7 +598,8 @@ class StandardSampler final : public ProductionSampler {
       for (const auto& f : s["flags"]) flags += (flags.empty() ? "" : "; ") + f.get<std::string>();
       sum << t << ',' << ve("temperature_measured") << ',' << ve("density") << ',' << ve("u") << ','
           << ve("p") << ',' << ve("v") << ',' << ve("h") << ',' << num(s["tau_alpha"]["value"])
-          << ',' << (s["tau_alpha"]["reached"].get<bool>() ? "true" : "false") << ','
+          << ',' << num(s["tau_alpha"]["error"]) << ','
+          << (s["tau_alpha"]["reached"].get<bool>() ? "true" : "false") << ','
           << num(s["tau_alpha"]["lower_bound"]) << ',' << num(s["other_fraction"]) << ','
           << (s["equilibrated"].get<bool>() ? "true" : "false") << ",\"" << flags << "\"\n";
       for (auto it = s["concentrations"].begin(); it != s["concentrations"].end(); ++it) {

@@ -23,6 +23,7 @@
 // sweeps of M particles on average (23 for p = 16, m = 2).
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 namespace vitrify::analysis {
@@ -33,6 +34,15 @@ struct IsfOptions {
   int decimation = 2;         // m: ratio of frame spacing between consecutive levels (>= 2)
   int max_levels = 0;         // most levels ever created (0 = as many as the run needs); the
                               // longest lag is then (p - 1) m^(max_levels - 1) frames
+  long window_frames = 0;     // W > 0: besides the totals, keep the sums of each time window
+                              // of W frames (a frame pair belongs to the window of its later
+                              // frame), for the error of tau_alpha; 0 = no windows
+};
+
+// A measured F_k(t): ascending lags (tau) and values.
+struct IsfCurve {
+  std::vector<double> t;
+  std::vector<double> F;
 };
 
 // Accumulates the self-ISF of M particles of one replica (or, after merge, of several
@@ -59,9 +69,16 @@ class SelfIsfAccumulator {
   // Number of origin pairs behind each value.
   std::vector<long> counts() const;
 
+  // Time windows (options().window_frames > 0): the number of complete windows so far, and the
+  // F_k(t) of the frame pairs whose later frame lies in window w (frames w W .. (w+1) W - 1).
+  // Lags longer than W use origins of earlier windows. The windows' sums add up to the totals.
+  int complete_windows() const;
+  IsfCurve window_curve(int w) const;
+
   // Pools another accumulator of the same state point (independent replica): the per-lag sums
-  // and counts are added, so every origin pair weighs the same. Requires the same dim, k,
-  // frame interval, points_per_level and decimation (throws std::invalid_argument otherwise).
+  // and counts are added, so every origin pair weighs the same (window by window as well).
+  // Requires the same dim, k, frame interval, points_per_level, decimation and window_frames
+  // (throws std::invalid_argument otherwise).
   // The frame buffers stay this accumulator's: further add_frame calls continue its own
   // trajectory.
   void merge(const SelfIsfAccumulator& other);
@@ -101,7 +118,10 @@ class SelfIsfAccumulator {
   std::vector<Level> levels_;
   std::vector<std::vector<double>> sums_;  // [level][j]: sum over origins of the frame-pair F
   std::vector<std::vector<long>> counts_;  // [level][j]: origins
-  std::vector<double> scratch_;            // current frame with the centre of mass removed
+  // [window][level][j]: the same per time window (window_frames > 0)
+  std::vector<std::vector<std::vector<double>>> window_sums_;
+  std::vector<std::vector<std::vector<long>>> window_counts_;
+  std::vector<double> scratch_;  // current frame with the centre of mass removed
 };
 
 // The alpha-relaxation time from a measured F_k(t).
@@ -119,5 +139,17 @@ struct TauAlpha {
 // extrapolates. t: ascending positive lags (tau); F same length.
 TauAlpha extract_tau_alpha(const std::vector<double>& t, const std::vector<double>& F,
                            double threshold = 0.36787944117144233 /* 1/e */);
+
+// The statistical error of tau_alpha from n independent estimates of it (one per copy of the
+// state point, or one per time window of a single trajectory): error = s / sqrt(n), s the
+// sample standard deviation, the standard error of their mean (which the pooled tau_alpha
+// estimates). NaN, with the reason in `note`, when n < 2 or an estimate did not reach 1/e.
+struct TauAlphaSpread {
+  double error = std::numeric_limits<double>::quiet_NaN();
+  double mean = std::numeric_limits<double>::quiet_NaN();  // mean of the estimates
+  int n_estimates = 0;
+  std::string note;  // why error is NaN; empty otherwise
+};
+TauAlphaSpread tau_alpha_spread(const std::vector<TauAlpha>& estimates);
 
 }  // namespace vitrify::analysis
