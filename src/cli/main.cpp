@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "vitrify/analysis/statmech.hpp"
+#include "vitrify/analysis/summary.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/processes.hpp"
@@ -112,6 +113,52 @@ void log_to_file(const std::string& dir) {
   spdlog::default_logger()->sinks().push_back(file);
 }
 
+// Reads a JSON file, or null when it is absent or unreadable (the summary never fails a run).
+nlohmann::json read_json_or_null(const std::filesystem::path& path) {
+  std::ifstream f(path);
+  if (!f) return nullptr;
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+// The end-of-run summary: on stdout, appended to the run's vitrify.log, and as summary.txt in
+// `dir` (docs/OUTPUTS.md).
+void emit_summary(const std::string& text, const std::filesystem::path& dir, bool to_log,
+                  bool to_terminal) {
+  if (to_terminal) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+  std::ofstream(dir / "summary.txt") << text;
+  if (to_log) {
+    spdlog::default_logger()->flush();
+    std::ofstream(dir / "vitrify.log", std::ios::app) << text;
+  }
+}
+
+// After a finished run: its measurements, the analysis written by this run (an analysis.json
+// older than measurements.json belongs to another run and is ignored) and the timing.
+void run_summary(const vitrify::RunConfig& c, const vitrify::ScanReport& report, bool quiet) {
+  namespace fs = std::filesystem;
+  const fs::path dir(c.output_dir);
+  const nlohmann::json m = read_json_or_null(dir / "measurements.json");
+  if (!m.is_object()) return;
+  nlohmann::json a = nullptr;
+  std::error_code ec;
+  const auto tm = fs::last_write_time(dir / "measurements.json", ec);
+  const auto ta = fs::last_write_time(dir / "analysis.json", ec);
+  if (!ec && ta >= tm) a = read_json_or_null(dir / "analysis.json");
+  const std::string note = !c.analyze ? "disabled (--no-analyze or \"analyze\": false)"
+                                      : "skipped or failed (the reason is in the warnings above)";
+  vitrify::analysis::RunPerformance perf{report.wall_seconds, report.particle_steps,
+                                         report.resumed};
+  emit_summary(vitrify::analysis::science_summary(m, a.is_object() ? &a : nullptr, perf, note), dir,
+               true, !quiet);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,7 +182,7 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", output_dir, "output directory (overrides output_dir)");
   run->add_option("--backend", backend, "cpu, cuda or auto (overrides backend)");
   run->add_option("--threads", threads, "OpenMP threads (overrides threads)");
-  run->add_flag("-q,--quiet", quiet, "no progress line");
+  run->add_flag("-q,--quiet", quiet, "no progress line and no summary on the terminal");
   run->add_flag("--no-analyze", no_analyze, "skip the analysis at the end of the scan");
   run->add_flag("--force", force, "start over: ignore checkpoints and overwrite a finished run");
   run->add_option("--stop-after-step", stop_after_step,
@@ -191,6 +238,9 @@ int main(int argc, char** argv) {
                    "measurements.json, or a run directory that holds one")
       ->required();
   analyze->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
+  bool analyze_quiet = false;
+  analyze->add_flag("-q,--quiet", analyze_quiet,
+                    "no summary on the terminal (summary.txt is written all the same)");
   analyze->add_option("--options", analyze_options_file,
                       "file holding the analysis options as a JSON object (keys in "
                       "docs/ANALYSIS.md); flags override it");
@@ -271,7 +321,8 @@ int main(int argc, char** argv) {
         // output directory (and its log file) exists.
         vitrify::require_backend_available(c.backend);
         if (procs.root()) log_to_file(c.output_dir);
-        vitrify::run_scan(c, so);
+        const vitrify::ScanReport report = vitrify::run_scan(c, so);
+        if (procs.root()) run_summary(c, report, quiet);
       } catch (...) {
         // Every process leaves run_scan with the same error. Process 0 reports it before any
         // process exits: a launcher ends the whole job when the first process exits with an
@@ -344,8 +395,10 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(analyze_out);
       const auto result = vitrify::analysis::analyze_file(analyze_path, analyze_out, options);
       spdlog::info("wrote {}/analysis.json", analyze_out);
-      if (result.contains("validation"))
-        spdlog::info("validation: {}", result["validation"].dump());
+      const nlohmann::json m = read_json_or_null(analyze_path);
+      if (m.is_object())
+        emit_summary(vitrify::analysis::science_summary(m, &result), analyze_out, false,
+                     !analyze_quiet);
     } else if (*validate) {
       const vitrify::RunConfig c = load(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";

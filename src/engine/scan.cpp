@@ -80,9 +80,9 @@ void require_backend_available(const std::string& backend) {
 }
 
 // The scan itself is src/engine/scan_driver.cpp.
-void run_scan(const RunConfig& c, const ScanOptions& opt) {
+ScanReport run_scan(const RunConfig& c, const ScanOptions& opt) {
   scan_detail::ScanDriver driver(c, opt);
-  driver.run();
+  return driver.run();
 }
 
 }  // namespace vitrify

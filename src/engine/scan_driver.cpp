@@ -40,12 +40,19 @@ ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
               {"production", c.production_steps, &target_, &target_, false,
                std::gcd(c.thermo_interval, c.sample_interval)}} {}
 
-void ScanDriver::run() {
+ScanReport ScanDriver::run() {
   setup();
   SignalGuard signals(opt_.handle_signals);
   start_checkpoint_clock();
+  const auto started = std::chrono::steady_clock::now();
+  report_.resumed = start_.resumed;
+  report_.first_step = step_;
   run_stages();
   finish();
+  report_.last_step = step_;
+  report_.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report_;
 }
 
 // ---- setup ---------------------------------------------------------------------------------
@@ -338,6 +345,7 @@ long ScanDriver::run_block(int si, long done) {
   const double re = st.ramp ? double(done + n) / st.steps : 1.0;
   done += n;
   step_ += n;
+  report_.particle_steps += double(n) * double(alive_.size()) * double(c_.n_particles);
   together(procs_, [&] {
     if (!local_.empty()) engine_->run(n, rb, re);
     inject_nan();

@@ -65,7 +65,7 @@ class ScanDriver {
   ScanDriver& operator=(const ScanDriver&) = delete;
 
   // Runs the whole scan (from its checkpoint when there is one) and writes the outputs.
-  void run();
+  ScanReport run();
 
  private:
   // ---- setup
@@ -145,6 +145,7 @@ class ScanDriver {
   std::vector<ScanStage> stages_;
   int current_stage_ = 0;
   long step_ = 0;
+  ScanReport report_;    // what this invocation did (run() returns it)
   ThermoWriter thermo_;  // process 0
   std::unique_ptr<ProductionSampler> sampler_;
   std::optional<Progress> progress_;

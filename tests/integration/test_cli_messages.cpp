@@ -277,3 +277,39 @@ TEST(CliMessages, DocumentedAnalyzeFlagsExist) {
        {"vitrify run", "vitrify validate", "vitrify eval", "vitrify bench", "vitrify analyze"})
     EXPECT_TRUE(contains(block, cmd)) << cmd << " missing from README's usage block";
 }
+
+// The end-of-run summary: on the terminal after `run` and `analyze`, in summary.txt and (run) in
+// vitrify.log; --quiet keeps it off the terminal only.
+TEST(CliMessages, EndOfRunSummary) {
+  const std::string dir = temp_dir("summary");
+  const std::string cfg = write_tiny_config(dir);
+  const std::string out = dir + "/run";
+  Cmd r = run_cli("run " + cfg + " -o " + out + " 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "vitrify summary")) << r.output;
+  EXPECT_TRUE(contains(r.output, "State points (hump2d, N = 256, nvt)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "Analysis: none — disabled")) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("Wall time [0-9.]+ s, 7.68e\\+05 particle-"
+                                                     "steps, [0-9.e+]+ particle-steps/s")))
+      << r.output;  // (200 + 200 + 200 + 400) steps x 3 replicas x 256 particles
+  EXPECT_TRUE(contains(read_file(out + "/summary.txt"), "Wall time"))
+      << read_file(out + "/summary.txt");
+  EXPECT_TRUE(contains(read_file(out + "/vitrify.log"), "vitrify summary"));
+
+  Cmd q = run_cli("run " + cfg + " -o " + out + " --force --quiet 2>/dev/null");
+  ASSERT_EQ(q.code, 0) << q.output;
+  EXPECT_FALSE(contains(q.output, "vitrify summary")) << q.output;
+  EXPECT_TRUE(contains(read_file(out + "/summary.txt"), "vitrify summary"));
+
+  const std::string data = std::string(VITRIFY_TEST_DATA) + "/analysis_measurements_hump2d.json";
+  Cmd a = run_cli("analyze " + data + " -o " + dir + "/an 2>/dev/null");
+  ASSERT_EQ(a.code, 0) << a.output;
+  EXPECT_TRUE(contains(a.output, "Verdict: VALIDATED")) << a.output;
+  EXPECT_TRUE(contains(a.output, "mu = ")) << a.output;
+  EXPECT_FALSE(contains(a.output, "Wall time")) << a.output;
+  EXPECT_TRUE(contains(read_file(dir + "/an/summary.txt"), "Verdict: VALIDATED"));
+  Cmd aq = run_cli("analyze " + data + " -o " + dir + "/an --quiet 2>/dev/null");
+  ASSERT_EQ(aq.code, 0) << aq.output;
+  EXPECT_FALSE(contains(aq.output, "Verdict")) << aq.output;
+  fs::remove_all(dir);
+}

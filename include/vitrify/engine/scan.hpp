@@ -89,9 +89,18 @@ struct ScanOptions {
   long inject_nan_step = 0;
 };
 
+// What run_scan did in this invocation (a resumed scan counts only the part it ran).
+struct ScanReport {
+  bool resumed = false;       // started from a checkpoint
+  long first_step = 0;        // scan step at the start of this invocation
+  long last_step = 0;         // scan step at its end
+  double particle_steps = 0;  // sum over this invocation's steps of (replicas left) * N
+  double wall_seconds = 0;    // from the start of the first step to the written outputs
+};
+
 // Runs the whole scan; throws InputError / SimulationError on failure. Nothing is written
 // (not even the output directory) when the backend is unavailable.
-void run_scan(const RunConfig& config, const ScanOptions& options = {});
+ScanReport run_scan(const RunConfig& config, const ScanOptions& options = {});
 
 // InputError when `backend` ("cpu", "cuda", "auto") cannot run here: "cuda" without a CUDA
 // build or device, or an unknown name. Checked before a run creates its output directory.
