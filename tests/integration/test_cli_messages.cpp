@@ -313,3 +313,26 @@ TEST(CliMessages, EndOfRunSummary) {
   EXPECT_FALSE(contains(aq.output, "Verdict")) << aq.output;
   fs::remove_all(dir);
 }
+
+// `cmake --install` puts the binary, the inputs, the tools and the docs under the prefix, and the
+// installed binary runs.
+TEST(CliMessages, InstallPutsEverythingUnderThePrefix) {
+  const std::string prefix = temp_dir("install");
+  Cmd r = run_shell("cmake --install " + std::string(VITRIFY_BINARY_DIR_FOR_TESTS) +
+                    " --prefix " + prefix);
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* f : {"bin/vitrify", "share/vitrify/inputs/default.json",
+                        "share/vitrify/tools/report", "share/vitrify/tools/setup",
+                        "share/doc/vitrify/README.md", "share/doc/vitrify/CONFIG.md",
+                        "share/doc/vitrify/OUTPUTS.md"})
+    EXPECT_TRUE(fs::exists(prefix + "/" + f)) << f << "\n" << r.output;
+  Cmd v = run_shell(prefix + "/bin/vitrify --version");
+  EXPECT_EQ(v.code, 0) << v.output;
+  Cmd val = run_shell(prefix + "/bin/vitrify validate " + prefix +
+                      "/share/vitrify/inputs/default.json");
+  EXPECT_EQ(val.code, 0) << val.output;
+  EXPECT_EQ(fs::status(prefix + "/share/vitrify/tools/report").permissions() &
+                fs::perms::owner_exec,
+            fs::perms::owner_exec);
+  fs::remove_all(prefix);
+}
