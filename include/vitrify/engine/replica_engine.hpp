@@ -292,7 +292,11 @@ class ReplicaEngine final : public Engine {
         for (int f : flags) all |= f;
         if (all == 0) break;
         restore_block_start();
-        if (all & kernels::kBoxTooSmall) {
+        // A capacity overflow in the same block comes first: a truncated list lowers the
+        // virial, and a barostat can then shrink the box below twice the list radius. Grow and
+        // rerun; the box check stands only for a block that ran with complete lists.
+        const int capacity = kernels::kCellOverflow | kernels::kNeighborOverflow;
+        if ((all & kernels::kBoxTooSmall) && !(all & capacity)) {
           std::string replicas;
           for (int r = 0; r < R_; ++r)
             if (flags[r] & kernels::kBoxTooSmall) replicas += " " + std::to_string(r);

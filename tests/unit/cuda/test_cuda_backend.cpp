@@ -148,12 +148,16 @@ void expect_same_configuration_results(Engine& cpu, Engine& gpu, const BatchStat
   // Neighbour lists, as sets, on a sample of particles of every replica: a pair may be listed
   // by one backend only if its distance is within 1e-5 (relative, in r^2) of the list radius,
   // where one rounding of r^2 can decide.
-  EXPECT_EQ(cpu.neighbor_stats().max_neighbors, gpu.neighbor_stats().max_neighbors);
+  // The capacities differ by design: the CPU keeps half lists (sized with 0.8 of the mean count
+  // in the list sphere), the GPU full lists (1.6); each must hold its own longest list.
+  const int cap_c = cpu.neighbor_stats().max_neighbors, cap_g = gpu.neighbor_stats().max_neighbors;
+  EXPECT_GT(cap_g, cap_c);
   long compared = 0, boundary = 0;
   for (int r = 0; r < s.n_replicas; ++r)
     for (int i = r; i < s.n; i += 41) {
       const long g = static_cast<long>(r) * s.n + i;
       const std::vector<int> lc = cpu.neighbors_of(g), lg = gpu.neighbors_of(g);
+      EXPECT_LE(static_cast<int>(lg.size()), cap_g) << "GPU list of " << g;
       const std::set<int> sc(lc.begin(), lc.end()), sg(lg.begin(), lg.end());
       EXPECT_EQ(sg.size(), lg.size()) << "duplicate in the GPU list of " << g;
       std::vector<int> only;
