@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/integrate.hpp"
+#include "tests/common/cli_util.hpp"
 #include "tests/common/execution_paths.hpp"
 #include "tests/common/test_util.hpp"
 #include "vitrify/core/error.hpp"
@@ -503,3 +504,14 @@ TEST(CudaMemory, OversizedRequestIsRefusedWithRequiredAndFreeMemory) {
   EXPECT_NO_THROW(require_cuda_memory(1 << 20, "a small batch"));
 }
 #endif
+
+// The binary links one CUDA runtime (the static one), not the shared library beside it.
+TEST(CudaBuild, LinksOneCudaRuntime) {
+#if !defined(VITRIFY_HAVE_CUDA)
+  GTEST_SKIP() << "CPU-only build";
+#else
+  const vitrify::test_util::Cmd r = vitrify::test_util::run_shell("ldd " VITRIFY_BINARY);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("libcudart.so"), std::string::npos) << r.output;
+#endif
+}
