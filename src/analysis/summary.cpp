@@ -293,8 +293,16 @@ void thermodynamics(std::ostringstream& os, const json& a) {
 
 }  // namespace
 
+std::string performance_line(const RunPerformance& performance) {
+  const double s = performance.wall_seconds;
+  return "Wall time " + printf_str("%.1f", s) + " s" +
+         (performance.resumed ? " (this resumed part)" : "") + ", " +
+         printf_str("%.3g", performance.particle_steps) + " particle-steps, " +
+         (s > 0 ? printf_str("%.3g", performance.particle_steps / s) : std::string("-")) +
+         " particle-steps/s\n";
+}
+
 std::string science_summary(const json& measurements, const json* analysis,
-                            const std::optional<RunPerformance>& performance,
                             const std::string& analysis_note) {
   std::ostringstream os;
   os << "==================== vitrify summary ====================\n";
@@ -317,14 +325,6 @@ std::string science_summary(const json& measurements, const json* analysis,
       for (const auto& w : warnings)
         if (w.is_string()) os << "  " << w.get<std::string>() << '\n';
     }
-  }
-  if (performance) {
-    const double s = performance->wall_seconds;
-    os << "\nWall time " << printf_str("%.1f", s) << " s"
-       << (performance->resumed ? " (this resumed part)" : "") << ", "
-       << printf_str("%.3g", performance->particle_steps) << " particle-steps, "
-       << (s > 0 ? printf_str("%.3g", performance->particle_steps / s) : std::string("-"))
-       << " particle-steps/s\n";
   }
   os << "==========================================================\n";
   return os.str();

@@ -124,18 +124,20 @@ nlohmann::json read_json_or_null(const std::filesystem::path& path) {
   }
 }
 
-// The end-of-run summary: on stdout, appended to the run's vitrify.log, and as summary.txt in
-// `dir` (docs/OUTPUTS.md).
-void emit_summary(const std::string& text, const std::filesystem::path& dir, bool to_log,
-                  bool to_terminal) {
+// The end-of-run summary: on stdout (unless quiet), appended to the run's vitrify.log (to_log)
+// and, without the run's timing (so that the file is reproducible), as summary.txt in `dir`
+// (docs/OUTPUTS.md).
+void emit_summary(const std::string& text, const std::string& timing,
+                  const std::filesystem::path& dir, bool to_log, bool to_terminal) {
   if (to_terminal) {
     std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fwrite(timing.data(), 1, timing.size(), stdout);
     std::fflush(stdout);
   }
   std::ofstream(dir / "summary.txt") << text;
   if (to_log) {
     spdlog::default_logger()->flush();
-    std::ofstream(dir / "vitrify.log", std::ios::app) << text;
+    std::ofstream(dir / "vitrify.log", std::ios::app) << text << timing;
   }
 }
 
@@ -155,8 +157,8 @@ void run_summary(const vitrify::RunConfig& c, const vitrify::ScanReport& report,
                                       : "skipped or failed (the reason is in the warnings above)";
   vitrify::analysis::RunPerformance perf{report.wall_seconds, report.particle_steps,
                                          report.resumed};
-  emit_summary(vitrify::analysis::science_summary(m, a.is_object() ? &a : nullptr, perf, note), dir,
-               true, !quiet);
+  emit_summary(vitrify::analysis::science_summary(m, a.is_object() ? &a : nullptr, note),
+               vitrify::analysis::performance_line(perf), dir, true, !quiet);
 }
 
 }  // namespace
@@ -397,7 +399,7 @@ int main(int argc, char** argv) {
       spdlog::info("wrote {}/analysis.json", analyze_out);
       const nlohmann::json m = read_json_or_null(analyze_path);
       if (m.is_object())
-        emit_summary(vitrify::analysis::science_summary(m, &result), analyze_out, false,
+        emit_summary(vitrify::analysis::science_summary(m, &result), "", analyze_out, false,
                      !analyze_quiet);
     } else if (*validate) {
       const vitrify::RunConfig c = load(validate_path);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -38,7 +39,8 @@ ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
               {"cool", c.cool_steps, &melt_, &target_, true, c.thermo_interval},
               {"equilibrate", c.equilibration_steps, &target_, &target_, false, c.thermo_interval},
               {"production", c.production_steps, &target_, &target_, false,
-               std::gcd(c.thermo_interval, c.sample_interval)}} {}
+               std::gcd(std::gcd(c.thermo_interval, c.sample_interval),
+                        c.trajectory_interval > 0 ? c.trajectory_interval : c.sample_interval)}} {}
 
 ScanReport ScanDriver::run() {
   setup();
@@ -301,6 +303,7 @@ void ScanDriver::run_stages() {
 
 void ScanDriver::begin_production() {
   together(procs_, [&] {
+    open_trajectories();
     sampler_->begin(*engine_, local_);
     if (part_ && start_.stage == kProduction) restore_sampler();
   });
@@ -351,6 +354,8 @@ long ScanDriver::run_block(int si, long done) {
     inject_nan();
   });
   if (step_ % c_.thermo_interval == 0 || done == st.steps) write_thermo_rows(st.name);
+  if (si == kProduction && c_.trajectory_interval > 0 && done % c_.trajectory_interval == 0)
+    together(procs_, [&] { write_trajectory_frame(); });
   if (si == kProduction && done % c_.sample_interval == 0) sample(done);
   progress_->update(step_, st.name);
   const BlockRequests requests = block_requests();
@@ -481,9 +486,60 @@ void ScanDriver::drop_from_batch(const std::vector<int>& failed) {
     for (auto b = leave.rbegin(); b != leave.rend(); ++b) sampler_->drop(*b);
   std::vector<int> left;
   for (int b : keep) left.push_back(local_[b]);
+  for (int b : leave) trajectories_.erase(local_[b]);  // the file keeps its frames
   local_ = left;
   set_local_targets();
   apply_stage_targets();
+}
+
+// ---- trajectories ----------------------------------------------------------------------------
+
+// Every process writes the files of its own replicas. A resumed run keeps the frames up to the
+// checkpoint's step and drops later ones (written before an interruption), which it writes again.
+void ScanDriver::open_trajectories() {
+  if (c_.trajectory_interval <= 0 || local_.empty()) return;
+  const std::string dir = c_.output_dir + "/trajectory";
+  std::filesystem::create_directories(dir);
+  engine_->get_state(trajectory_state_);
+  const long keep = start_.resumed ? start_.step : -1;
+  for (std::size_t b = 0; b < local_.size(); ++b) {
+    const int r = local_[b];
+    H5mdWriter::Info info;
+    info.model = c_.model;
+    info.replica = r;
+    info.temperature = c_.replica_temperature(r);
+    info.dimension = model_.dimension;
+    info.type_names = model_.type_names;
+    const auto first = trajectory_state_.type.begin() + static_cast<long>(b) * c_.n_particles;
+    info.types.assign(first, first + c_.n_particles);
+    char name[32];
+    std::snprintf(name, sizeof name, "/replica_%03d.h5", r);
+    trajectories_[r] = std::make_unique<H5mdWriter>(dir + name, info, keep);
+  }
+}
+
+void ScanDriver::write_trajectory_frame() {
+  if (local_.empty()) return;
+  engine_->get_state(trajectory_state_);
+  const BatchState& s = trajectory_state_;
+  for (std::size_t b = 0; b < local_.size(); ++b) {
+    auto it = trajectories_.find(local_[b]);
+    if (it == trajectories_.end()) continue;
+    const long base = static_cast<long>(b) * s.n;
+    const double box[3] = {double(s.box[3 * b]), double(s.box[3 * b + 1]),
+                           double(s.box[3 * b + 2])};
+    TrajectoryFrame f;
+    f.step = step_;
+    f.time = double(step_) * c_.dt;
+    f.box = box;
+    f.x = s.x.data() + base;
+    f.y = s.y.data() + base;
+    f.z = s.z.data() + base;
+    f.img_x = s.img_x.data() + base;
+    f.img_y = s.img_y.data() + base;
+    f.img_z = s.img_z.data() + base;
+    it->second->append(f);
+  }
 }
 
 std::string ScanDriver::describe_failure(int replica, const std::string& stage) const {

@@ -5,6 +5,7 @@
 // stop requests), then the outputs. With several processes (docs/RUNNING.md) every process
 // runs a ScanDriver over its share of the replicas; process 0 writes every file.
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/checkpoint.hpp"
 #include "vitrify/io/config.hpp"
+#include "vitrify/io/h5md.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify::scan_detail {
@@ -99,6 +101,8 @@ class ScanDriver {
   void observe();
   void write_thermo_rows(const std::string& stage);
   void sample(long production_step);
+  void open_trajectories();  // production: one H5MD file per replica of this process
+  void write_trajectory_frame();
 
   // ---- failures
   FiniteCheck check_finite() const;
@@ -147,6 +151,9 @@ class ScanDriver {
   long step_ = 0;
   ScanReport report_;    // what this invocation did (run() returns it)
   ThermoWriter thermo_;  // process 0
+  // Trajectory files of this process's replicas (scan-wide index), when trajectory_interval > 0.
+  std::map<int, std::unique_ptr<H5mdWriter>> trajectories_;
+  BatchState trajectory_state_;
   std::unique_ptr<ProductionSampler> sampler_;
   std::optional<Progress> progress_;
   // The observables of every remaining replica, in the order of alive_, on every process.

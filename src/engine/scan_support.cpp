@@ -173,7 +173,8 @@ bool may_change_on_resume(const std::string& key) {
 // Keys added after checkpoints were first written, with the value that older runs used: a
 // checkpoint without the key resumes when the configuration has that value.
 bool added_later_with_value(const std::string& key, const nlohmann::json& value) {
-  return (key == "thermostat" || key == "barostat") && value == "berendsen";
+  return ((key == "thermostat" || key == "barostat") && value == "berendsen") ||
+         (key == "trajectory_interval" && value == 0);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/default_config.hpp"
 #include "vitrify/engine/ensemble.hpp"
+#include "vitrify/io/h5md.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
@@ -101,6 +102,7 @@ const std::vector<std::string>& known_keys() {
                                                 "equilibration_steps",
                                                 "production_steps",
                                                 "thermo_interval",
+                                                "trajectory_interval",
                                                 "sample_interval",
                                                 "progress_interval",
                                                 "seed",
@@ -293,6 +295,14 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.at_least("production_steps", c.production_steps, 1);
   c.thermo_interval = in.integer("thermo_interval", 100);
   in.at_least("thermo_interval", c.thermo_interval, 1);
+  c.trajectory_interval = in.integer("trajectory_interval", 0);
+  in.at_least("trajectory_interval", c.trajectory_interval, 0);
+  if (c.trajectory_interval > c.production_steps)
+    in.fail("trajectory_interval", "must not exceed production_steps (0 = no trajectory)");
+  if (c.trajectory_interval > 0 && !h5md_available())
+    in.fail("trajectory_interval",
+            "trajectories are H5MD files and this build has no HDF5 (install libhdf5-dev and "
+            "rebuild; tools/setup does)");
   c.sample_interval = in.integer("sample_interval", 10);
   in.at_least("sample_interval", c.sample_interval, 1);
   if (c.sample_interval > c.production_steps)
@@ -414,6 +424,7 @@ json to_json(const RunConfig& c) {
   j["equilibration_steps"] = c.equilibration_steps;
   j["production_steps"] = c.production_steps;
   j["thermo_interval"] = c.thermo_interval;
+  j["trajectory_interval"] = c.trajectory_interval;
   j["sample_interval"] = c.sample_interval;
   j["progress_interval"] = c.progress_interval;
   j["seed"] = c.seed;

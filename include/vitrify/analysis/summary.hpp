@@ -4,7 +4,6 @@
 // fitted H and g, the Gaussian degeneracy, mu with the hold-out test, the energy/enthalpy check
 // and the model's heat-capacity peak — and, after a run, the wall time and throughput.
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 
 namespace vitrify::analysis {
@@ -21,9 +20,11 @@ struct RunPerformance {
 inline constexpr double kEnergyCheckTolerance = 0.02;
 
 // measurements: a measurements.json document; analysis: its analysis.json (absent when the
-// analysis was skipped or failed: `analysis_note` says why, if known); performance: after a run.
+// analysis was skipped or failed: `analysis_note` says why, if known).
 std::string science_summary(const nlohmann::json& measurements, const nlohmann::json* analysis,
-                            const std::optional<RunPerformance>& performance = std::nullopt,
                             const std::string& analysis_note = "");
+
+// "Wall time ... s, ... particle-steps, ... particle-steps/s" and a newline.
+std::string performance_line(const RunPerformance& performance);
 
 }  // namespace vitrify::analysis
