@@ -135,7 +135,7 @@ TEST_P(DevicePathOnCpu, StochasticComponentsDrawTheSameNumbers) {
       e->set_targets({1.2, 1.0}, {1.0, 0.8}, {m.default_pressure, m.default_pressure});
       e->set_state(start);
       e->set_replica_ids({5, 2});
-      e->run(620, 0.0, 1.0);
+      e->run(520, 0.0, 1.0);
     }
     BatchState a, b;
     cpu->get_state(a);
@@ -148,8 +148,8 @@ TEST_P(DevicePathOnCpu, StochasticComponentsDrawTheSameNumbers) {
     EngineCheckpoint ka, kb;
     cpu->save_state(ka);
     dev->save_state(kb);
-    EXPECT_EQ(ka.arrays.at("thermostat_state").as<double>(), (std::vector<double>{620, 620}));
-    EXPECT_EQ(kb.arrays.at("thermostat_state").as<double>(), (std::vector<double>{620, 620}));
+    EXPECT_EQ(ka.arrays.at("thermostat_state").as<double>(), (std::vector<double>{520, 520}));
+    EXPECT_EQ(kb.arrays.at("thermostat_state").as<double>(), (std::vector<double>{520, 520}));
   });
 }
 
@@ -167,9 +167,11 @@ TEST_P(DevicePathOnCpu, OverflowInsideABlockIsRerunNotKept) {
     const ModelInfo m = Model::info();
     const int n = 400;
     const double rho = m.default_density;
-    // Berendsen, then CSVR with c-rescale: a rerun block replays the same random numbers (the
-    // components' step counters are restored with the block).
+    // Berendsen, then (binary3d: the kernels are the same for every model) CSVR with
+    // c-rescale: a rerun block replays the same random numbers (the components' step counters
+    // are restored with the block).
     for (const bool stochastic : {false, true}) {
+      if (stochastic && m.name != "binary3d") break;
       SCOPED_TRACE(stochastic ? "csvr, c-rescale" : "berendsen");
       EngineSettings es;
       es.ensemble = Ensemble::kNPT;
