@@ -2,8 +2,9 @@
 // Velocity-Verlet integration with the run's thermostat and barostat (kernels/ensemble.hpp),
 // as kernel bodies. All masses are 1.
 //
-// One step:  ScaleBoxes (NPT: L *= mu of the previous step) -> KickDrift (v += dt/2 f;
-//            x = mu x + dt v; wrap) -> neighbour update -> forces -> Kick (v += dt/2 f)
+// One step:  ScaleBoxes (NPT: L *= mu of the previous step) -> KickDrift (c-rescale: v /= mu;
+//            v += dt/2 f; x = mu x + dt v; wrap) -> neighbour update -> forces -> Kick (v += dt/2
+//            f)
 //            -> per-replica sums (ReplicaPartialSums, FinishStep: T, p, lambda, mu)
 //            -> ScaleVelocities (v *= lambda).
 // The barostat's scaling is applied at the start of the next step, before the forces are
@@ -22,13 +23,20 @@ namespace vitrify::kernels {
 struct KickDrift {
   BatchView b;
   real dt;
-  const double* obs;    // per-replica observables of the previous step
-  int scale_positions;  // NPT: positions scaled by that step's mu (box already scaled)
+  const double* obs;     // per-replica observables of the previous step
+  int scale_positions;   // NPT: positions scaled by that step's mu (box already scaled)
+  int scale_velocities;  // c-rescale: velocities scaled by 1/mu at the same time
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
     const real h = real(0.5) * dt;
     const real mu =
         scale_positions ? real(obs[static_cast<long>(r) * kObsCount + kObsMu]) : real(1);
+    if (scale_velocities) {
+      const real inv_mu = real(1.0 / obs[static_cast<long>(r) * kObsCount + kObsMu]);
+      b.vx[gid] *= inv_mu;
+      b.vy[gid] *= inv_mu;
+      if (b.dim == 3) b.vz[gid] *= inv_mu;
+    }
     real vx = b.vx[gid] + h * b.fx[gid];
     real vy = b.vy[gid] + h * b.fy[gid];
     b.vx[gid] = vx;
@@ -122,11 +130,12 @@ struct FinishStep {
     totals.temperature = 2.0 * k / (double(d) * (b.n - 1));
     totals.pressure = (2.0 * k + w) / (double(d) * vol);
     totals.volume = vol;
+    totals.dof = double(d) * (b.n - 1);
     totals.dim = d;
     totals.replica = r;
     const double target = t_start[r] + double(ramp) * (t_end[r] - t_start[r]);
     const double lambda = thermostat.velocity_scale(totals, target, dt);
-    const double mu = barostat.length_scale(totals, p_target[r], dt);
+    const double mu = barostat.length_scale(totals, p_target[r], target, dt);
     double* o = &obs[static_cast<long>(r) * kObsCount];
     o[kObsKinetic] = k;
     o[kObsPotential] = 0.5 * u;

@@ -24,6 +24,7 @@ EngineSettings engine_settings(const RunConfig& c) {
   s.thermostat_tau = c.thermostat_tau;
   s.barostat_tau = c.barostat_tau;
   s.bulk_modulus = c.bulk_modulus;
+  s.seed = c.seed;
   return s;
 }
 

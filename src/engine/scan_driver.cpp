@@ -260,6 +260,7 @@ void ScanDriver::load_batch() {
   } else {
     engine_->set_state(initial_batch(c_, local_));
   }
+  engine_->set_replica_ids(local_);
 }
 
 // The thermo files (process 0), the sampler, the progress report and, on a fresh start, the
@@ -364,9 +365,14 @@ long ScanDriver::run_block(int si, long done) {
   return done;
 }
 
+// The stage's targets and the replicas' scan-wide indices (the keys of their random numbers,
+// whatever process runs them and whichever replicas were dropped), after every change of the
+// batch.
 void ScanDriver::apply_stage_targets() {
   const ScanStage& st = stages_[current_stage_];
-  if (!local_.empty()) engine_->set_targets(*st.t0, *st.t1, pressure_);
+  if (local_.empty()) return;
+  engine_->set_targets(*st.t0, *st.t1, pressure_);
+  engine_->set_replica_ids(local_);
 }
 
 // The stop and checkpoint requests of every process.

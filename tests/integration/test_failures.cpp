@@ -122,6 +122,26 @@ TEST(Failure, DroppedReplicaLeavesTheOthersAsWithoutIt) {
   for (const auto& p : {ref, dir, resumed}) fs::remove_all(p);
 }
 
+// Under CSVR each replica draws its random numbers by its scan-wide index: when the first
+// replica is dropped, the others (now first and second in the batch) continue exactly as in a
+// run where nothing failed.
+TEST(Failure, DroppedReplicaLeavesStochasticReplicasAsWithoutTheFailure) {
+  const std::string ref = temp_dir("csvr_ref"), dir = temp_dir("csvr_drop");
+  json j = scan(ref, {0.6, 1.0, 2.0});
+  j["thermostat"] = "csvr";
+  run(j);
+  j["output_dir"] = dir;
+  j["on_failure"] = "drop";
+  run(j, 0, 320);
+  EXPECT_EQ(measurements(dir)["dropped_replicas"].size(), 1u);
+  for (const char* f : {"thermo/replica_001.csv", "thermo/replica_002.csv",
+                        "snapshots/replica_001.xyz", "snapshots/replica_002.xyz"})
+    EXPECT_TRUE(read_file(dir + "/" + f) == read_file(ref + "/" + f)) << f;
+  EXPECT_FALSE(read_file(dir + "/thermo/replica_000.csv") ==
+               read_file(ref + "/thermo/replica_000.csv"));
+  for (const auto& p : {ref, dir}) fs::remove_all(p);
+}
+
 // A temperature keeps a state point while one of its copies is left, and loses it with the
 // last; when every replica has failed the run stops (SimulationError, exit code 3).
 TEST(Failure, DroppedCopiesAndEveryReplicaFailing) {

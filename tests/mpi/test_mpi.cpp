@@ -117,6 +117,22 @@ TEST(Mpi, TwoProcessesWriteTheOutputsOfOne) {
   }
 }
 
+// Under CSVR (and c-rescale) each replica's random numbers are keyed by its scan-wide index, so
+// a replica draws the same numbers as the second of a process's batch as in a single batch:
+// the outputs of two processes are again those of one.
+TEST(Mpi, StochasticComponentsGiveTheOutputsOfOneProcess) {
+  json config = small_scan("hump2d");  // replicas 1 and 2 run on process 1
+  config["thermostat"] = "csvr";
+  const std::string one = work_dir("csvr_1", config), two = work_dir("csvr_2", config);
+  const Cmd a = run_in(one, 1);
+  ASSERT_EQ(a.code, 0) << a.output;
+  const Cmd b = run_in(two, 2);
+  ASSERT_EQ(b.code, 0) << b.output;
+  expect_same_run(one, two, "hump2d csvr");
+  fs::remove_all(one);
+  fs::remove_all(two);
+}
+
 // Stopped twice with two processes (equilibration, production) and finished with one; stopped
 // with one and finished with two: the checkpoint is one file whatever the number of processes.
 TEST(Mpi, InterruptedRunsResumeExactlyWithAnyNumberOfProcesses) {

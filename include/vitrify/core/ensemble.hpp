@@ -7,8 +7,8 @@ namespace vitrify {
 enum class Ensemble { kNVE, kNVT, kNPT };
 
 // Thermostat components (EngineSettings::thermostat).
-enum class ThermostatKind : int { kBerendsen = 0 };
+enum class ThermostatKind : int { kBerendsen = 0, kCsvr = 1 };
 // Barostat components (EngineSettings::barostat).
-enum class BarostatKind : int { kBerendsen = 0 };
+enum class BarostatKind : int { kBerendsen = 0, kCRescale = 1 };
 
 }  // namespace vitrify

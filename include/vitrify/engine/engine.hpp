@@ -2,6 +2,7 @@
 // The backend interface: a replica batch that can be stepped, read and written. One
 // implementation per execution policy (CPU now, CUDA later), all built from the same
 // kernel bodies through ReplicaEngine<Exec, Model>.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct EngineSettings {
   double thermostat_tau = 0.5;
   double barostat_tau = 5.0;
   double bulk_modulus = 10.0;
+  // Key of the stochastic components' random numbers (kernels/random.hpp): the configuration's
+  // "seed"; with each replica's id (set_replica_ids) and step it fixes every draw.
+  std::uint64_t seed = 1;
 };
 
 // Diagnostics of the neighbour lists.
@@ -45,6 +49,11 @@ class Engine {
   // as the ramp fraction goes from 0 to 1 (see run()); p_target is used under NPT.
   virtual void set_targets(const std::vector<double>& t_start, const std::vector<double>& t_end,
                            const std::vector<double>& p_target) = 0;
+  // The scan-wide index of each replica of the batch (R values, >= 0), which keys its random
+  // numbers: a replica draws the same numbers whatever batch it is in. Like the targets it is
+  // not part of the state; set_state and load_state of a batch of a new size reset it to
+  // 0..R-1.
+  virtual void set_replica_ids(const std::vector<int>& ids) = 0;
   // Advances every replica by `steps` steps; the ramp fraction goes linearly from ramp_begin
   // (first step) to ramp_end (last step).
   virtual void run(long steps, double ramp_begin = 1.0, double ramp_end = 1.0) = 0;

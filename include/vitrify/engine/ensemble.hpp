@@ -13,7 +13,7 @@ namespace vitrify {
 struct ThermostatInfo {
   ThermostatKind kind;
   const char* name;  // the configuration's "thermostat" value
-  int state_size;    // doubles of per-replica state
+  int state_size;    // doubles of per-replica state (stochastic kinds: their step counter)
   const char* summary;
 };
 
@@ -28,6 +28,8 @@ inline const std::vector<ThermostatInfo>& thermostats() {
   static const std::vector<ThermostatInfo> list = {
       {ThermostatKind::kBerendsen, "berendsen", 0,
        "Berendsen weak coupling (relaxes T; does not sample the canonical ensemble)"},
+      {ThermostatKind::kCsvr, "csvr", 1,
+       "stochastic velocity rescaling, CSVR (Bussi, Donadio & Parrinello 2007; canonical)"},
   };
   return list;
 }
@@ -36,6 +38,8 @@ inline const std::vector<BarostatInfo>& barostats() {
   static const std::vector<BarostatInfo> list = {
       {BarostatKind::kBerendsen, "berendsen", 0,
        "isotropic Berendsen weak coupling (relaxes p; does not sample the NPT ensemble)"},
+      {BarostatKind::kCRescale, "c-rescale", 1,
+       "isotropic stochastic cell rescaling (Bernetti & Bussi 2020; samples NPT)"},
   };
   return list;
 }

@@ -36,7 +36,7 @@ enum ArrayRole : unsigned {
   kRoleState = 1,   // part of BatchState: uploaded by set_state, read by get_state
   kRoleSaved = 2,   // saved in EngineCheckpoint::arrays (with the state: a checkpoint)
   kRoleBlock = 4,   // device path: copied at a block start and restored for a rerun
-  kRoleTarget = 8,  // set by set_targets, not by set_state
+  kRoleTarget = 8,  // set by set_targets or set_replica_ids, not by set_state
 };
 
 // One line of the engine's array table (see ReplicaEngine::for_each_array).
@@ -82,6 +82,7 @@ class ReplicaEngine final : public Engine {
     plan_neighbors(s);
     if constexpr (!Exec::host_memory) require_device_memory();
     const bool new_targets = t_start_.size() != static_cast<std::size_t>(R_);
+    const bool new_ids = replica_id_.size() != static_cast<std::size_t>(R_);
     for_each_array([&](const auto& use, auto& buf) {
       if (use.roles & kRoleState) {
         upload_or_zero(buf, s.*use.state, use.size);
@@ -94,6 +95,11 @@ class ReplicaEngine final : public Engine {
       Exec::upload(t_start_, one);
       Exec::upload(t_end_, one);
       Exec::upload(p_target_, one);
+    }
+    if (new_ids) {  // set_replica_ids was not called for a batch of this size
+      std::vector<int> ids(R_);
+      for (int r = 0; r < R_; ++r) ids[r] = r;
+      Exec::upload(replica_id_, ids);
     }
     Exec::fill(rebuild_, 1);
     update_neighbors(true);
@@ -116,6 +122,15 @@ class ReplicaEngine final : public Engine {
     Exec::upload(t_start_, conv(t_start));
     Exec::upload(t_end_, conv(t_end));
     Exec::upload(p_target_, conv(p_target));
+  }
+
+  void set_replica_ids(const std::vector<int>& ids) override {
+    if (ids.size() != static_cast<std::size_t>(R_))
+      throw InputError("set_replica_ids: " + std::to_string(ids.size()) + " ids for a batch of " +
+                       std::to_string(R_) + " replicas");
+    for (int id : ids)
+      if (id < 0) throw InputError("set_replica_ids: negative replica id " + std::to_string(id));
+    Exec::upload(replica_id_, ids);
   }
 
   void run(long steps, double ramp_begin, double ramp_end) override {
@@ -261,7 +276,8 @@ class ReplicaEngine final : public Engine {
     const long nt = static_cast<long>(R_) * N_;
     const int npt = settings_.ensemble == Ensemble::kNPT;
     if (npt) exec_.launch(R_, kernels::ScaleBoxes{b, Exec::ptr(obs_)});
-    exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt});
+    const int scale_v = npt && settings_.barostat == BarostatKind::kCRescale;
+    exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt, scale_v});
     update_neighbors(false, lazy_overflow);
     compute_forces();
     exec_.launch(nt, kernels::Kick{b, dt});
@@ -483,6 +499,7 @@ class ReplicaEngine final : public Engine {
     f(ArrayUse<real>{"t_start", nr, kRoleTarget}, t_start_);
     f(ArrayUse<real>{"t_end", nr, kRoleTarget}, t_end_);
     f(ArrayUse<real>{"p_target", nr, kRoleTarget}, p_target_);
+    f(ArrayUse<int>{"replica_id", nr, kRoleTarget}, replica_id_);  // set_replica_ids
     const unsigned kComponent = kRoleSaved | kRoleBlock;
     const std::size_t th_state = nr * thermostat_info(settings_.thermostat).state_size;
     const std::size_t ba_state = nr * barostat_info(settings_.barostat).state_size;
@@ -596,16 +613,20 @@ class ReplicaEngine final : public Engine {
     const kernels::BatchView b = view();
     exec_.launch(static_cast<long>(R_) * chunks_,
                  kernels::ReplicaPartialSums{b, chunks_, Exec::ptr(partial_)});
+    const kernels::RandomKeys keys{settings_.seed, Exec::ptr(replica_id_)};
     const kernels::Thermostat th{apply && settings_.ensemble != Ensemble::kNVE,
-                                 settings_.thermostat, real(settings_.thermostat_tau),
+                                 settings_.thermostat,
+                                 real(settings_.thermostat_tau),
                                  Exec::ptr(thermostat_state_),
-                                 thermostat_info(settings_.thermostat).state_size};
+                                 thermostat_info(settings_.thermostat).state_size,
+                                 keys};
     const kernels::Barostat ba{apply && settings_.ensemble == Ensemble::kNPT,
                                settings_.barostat,
                                real(settings_.barostat_tau),
                                real(settings_.bulk_modulus),
                                Exec::ptr(barostat_state_),
-                               barostat_info(settings_.barostat).state_size};
+                               barostat_info(settings_.barostat).state_size,
+                               keys};
     exec_.launch(R_,
                  kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
                                      Exec::ptr(t_start_), Exec::ptr(t_end_), Exec::ptr(p_target_),
@@ -624,6 +645,7 @@ class ReplicaEngine final : public Engine {
   Buf<real> x_last_, y_last_, z_last_, box_last_, t_start_, t_end_, p_target_;
   Buf<int> type_, img_x_, img_y_, img_z_, rebuild_, overflow_, rebuild_count_, cell_dims_;
   Buf<int> cell_count_, cell_list_, nbr_count_, nbr_list_, species_n_;
+  Buf<int> replica_id_;  // scan-wide replica indices (keys of the random numbers)
   Buf<double> partial_, obs_;
   Buf<real> half_acc_;    // half lists: per-range force/energy/virial accumulators
   Buf<int> species_acc_;  // half lists: per-range species counters

@@ -111,6 +111,48 @@ TEST_P(DevicePathOnCpu, TrajectoryIsBitwiseTheFullListPathsWhenNothingOverflows)
   });
 }
 
+// The stochastic components (CSVR; c-rescale under NPT) on the device path draw the same
+// numbers as on the host path (the same VT_HD code, keyed by seed, replica id and step, the
+// step restored with a rerun block): the trajectory is again bitwise the full-list path's,
+// across a check block, with replica ids that are not the batch positions.
+TEST_P(DevicePathOnCpu, StochasticComponentsDrawTheSameNumbers) {
+  visit([&](auto c) {
+    using C = decltype(c);
+    using Model = typename C::Model;
+    const ModelInfo m = Model::info();
+    const double rho = m.default_density;
+    const BatchState start = lattice_batch<Model>({rho, 1.05 * rho}, 300, 1.2, 6);
+    EngineSettings es;
+    es.ensemble = m.default_ensemble == "npt" ? Ensemble::kNPT : Ensemble::kNVT;
+    es.thermostat = ThermostatKind::kCsvr;
+    es.barostat = BarostatKind::kCRescale;
+    es.thermostat_tau = 0.1;
+    es.barostat_tau = 1.0;
+    es.seed = 99;
+    auto cpu = full_list_cpu_engine<Model>(es);
+    auto dev = device_path_engine<Model>(es);
+    for (Engine* e : {cpu.get(), dev.get()}) {
+      e->set_targets({1.2, 1.0}, {1.0, 0.8}, {m.default_pressure, m.default_pressure});
+      e->set_state(start);
+      e->set_replica_ids({5, 2});
+      e->run(520, 0.0, 1.0);
+    }
+    BatchState a, b;
+    cpu->get_state(a);
+    dev->get_state(b);
+    expect_identical(a, b, m.name);
+    std::vector<double> oa, ob;
+    cpu->observables(oa);
+    dev->observables(ob);
+    EXPECT_EQ(oa, ob);
+    EngineCheckpoint ka, kb;
+    cpu->save_state(ka);
+    dev->save_state(kb);
+    EXPECT_EQ(ka.arrays.at("thermostat_state").as<double>(), (std::vector<double>{520, 520}));
+    EXPECT_EQ(kb.arrays.at("thermostat_state").as<double>(), (std::vector<double>{520, 520}));
+  });
+}
+
 // Compressing from a dilute lattice makes the lists outgrow their capacity inside a block.
 // The lazy path notices only at the block's end; it must restore the block's start, grow the
 // capacity, rebuild every list and rerun. Then the result is bit for bit that of a batch whose
@@ -125,58 +167,69 @@ TEST_P(DevicePathOnCpu, OverflowInsideABlockIsRerunNotKept) {
     const ModelInfo m = Model::info();
     const int n = 400;
     const double rho = m.default_density;
-    EngineSettings es;
-    es.ensemble = Ensemble::kNPT;
-    es.barostat_tau = 0.5;
-    const BatchState small = lattice_batch<Model>({0.4 * rho, 0.47 * rho}, n, 1.0, 77);
-    auto e = device_path_engine<Model>(es);
-    e->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
-    e->set_state(small);
-    const NeighborStats before = e->neighbor_stats();
-    e->run(500);  // exactly one check block: every rerun restarts from step 0
-    if (e->neighbor_stats().max_neighbors == before.max_neighbors)
-      GTEST_SKIP() << "the " << m.name << " lists did not outgrow their capacity "
-                   << before.max_neighbors << " (its margin is more than the compression fills)";
+    // Berendsen, then (binary3d: the kernels are the same for every model) CSVR with
+    // c-rescale: a rerun block replays the same random numbers (the components' step counters
+    // are restored with the block).
+    for (const bool stochastic : {false, true}) {
+      if (stochastic && m.name != "binary3d") break;
+      SCOPED_TRACE(stochastic ? "csvr, c-rescale" : "berendsen");
+      EngineSettings es;
+      es.ensemble = Ensemble::kNPT;
+      es.barostat_tau = 0.5;
+      if (stochastic) {
+        es.thermostat = ThermostatKind::kCsvr;
+        es.barostat = BarostatKind::kCRescale;
+      }
+      const BatchState small = lattice_batch<Model>({0.4 * rho, 0.47 * rho}, n, 1.0, 77);
+      auto e = device_path_engine<Model>(es);
+      e->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
+      e->set_state(small);
+      const NeighborStats before = e->neighbor_stats();
+      e->run(500);  // exactly one check block: every rerun restarts from step 0
+      if (e->neighbor_stats().max_neighbors == before.max_neighbors)
+        GTEST_SKIP() << "the " << m.name << " lists did not outgrow their capacity "
+                     << before.max_neighbors << " (its margin is more than the compression fills)";
 
-    const BatchState sized = lattice_batch<Model>({0.4 * rho, 0.47 * rho, 1.2 * rho}, n, 1.0, 77);
-    auto ref = full_list_cpu_engine<Model>(es);
-    ref->set_targets({1.0, 1.0, 1.0}, {1.0, 1.0, 1.0}, {40.0, 40.0, 1.0});
-    ref->set_state(sized);
-    const int capacity = ref->neighbor_stats().max_neighbors;
-    ref->run(500);
-    ASSERT_EQ(ref->neighbor_stats().max_neighbors, capacity) << "the reference must not overflow";
+      const BatchState sized = lattice_batch<Model>({0.4 * rho, 0.47 * rho, 1.2 * rho}, n, 1.0, 77);
+      auto ref = full_list_cpu_engine<Model>(es);
+      ref->set_targets({1.0, 1.0, 1.0}, {1.0, 1.0, 1.0}, {40.0, 40.0, 1.0});
+      ref->set_state(sized);
+      const int capacity = ref->neighbor_stats().max_neighbors;
+      ref->run(500);
+      ASSERT_EQ(ref->neighbor_stats().max_neighbors, capacity) << "the reference must not overflow";
 
-    BatchState a, b;
-    e->get_state(a);
-    ref->get_state(b);
-    const std::size_t n2 = 2 * n;
-    auto head = [n2](const auto& v) { return std::vector(v.begin(), v.begin() + n2); };
-    EXPECT_EQ(a.x, head(b.x));
-    EXPECT_EQ(a.y, head(b.y));
-    EXPECT_EQ(a.z, head(b.z));
-    EXPECT_EQ(a.vx, head(b.vx));
-    EXPECT_EQ(a.vy, head(b.vy));
-    EXPECT_EQ(a.img_x, head(b.img_x));
-    EXPECT_EQ(a.box, std::vector(b.box.begin(), b.box.begin() + 6));
-    std::vector<double> obs;
-    e->observables(obs);
-    for (int r = 0; r < 2; ++r)
-      EXPECT_GT(n / obs[r * kObsCount + kObsVolume], 0.8 * rho) << "compressed";
+      BatchState a, b;
+      e->get_state(a);
+      ref->get_state(b);
+      const std::size_t n2 = 2 * n;
+      auto head = [n2](const auto& v) { return std::vector(v.begin(), v.begin() + n2); };
+      EXPECT_EQ(a.x, head(b.x));
+      EXPECT_EQ(a.y, head(b.y));
+      EXPECT_EQ(a.z, head(b.z));
+      EXPECT_EQ(a.vx, head(b.vx));
+      EXPECT_EQ(a.vy, head(b.vy));
+      EXPECT_EQ(a.img_x, head(b.img_x));
+      EXPECT_EQ(a.box, std::vector(b.box.begin(), b.box.begin() + 6));
+      std::vector<double> obs;
+      e->observables(obs);
+      for (int r = 0; r < 2; ++r)
+        EXPECT_GT(n / obs[r * kObsCount + kObsVolume], 0.8 * rho) << "compressed";
 
-    // And the forces of the end state are those of complete lists.
-    auto fresh = test_paths::CpuPath::make<Model>(es);
-    fresh->set_state(a);
-    std::vector<real> fx, fy, fz, rx, ry, rz;
-    e->forces(fx, fy, fz);
-    fresh->forces(rx, ry, rz);
-    double fmax = 0, worst = 0;
-    for (std::size_t g = 0; g < fx.size(); ++g) {
-      fmax = std::max(
-          {fmax, std::fabs(double(rx[g])), std::fabs(double(ry[g])), std::fabs(double(rz[g]))});
-      worst = std::max({worst, std::fabs(double(fx[g]) - rx[g]), std::fabs(double(fy[g]) - ry[g]),
-                        std::fabs(double(fz[g]) - rz[g])});
+      // And the forces of the end state are those of complete lists.
+      auto fresh = test_paths::CpuPath::make<Model>(es);
+      fresh->set_state(a);
+      std::vector<real> fx, fy, fz, rx, ry, rz;
+      e->forces(fx, fy, fz);
+      fresh->forces(rx, ry, rz);
+      double fmax = 0, worst = 0;
+      for (std::size_t g = 0; g < fx.size(); ++g) {
+        fmax = std::max(
+            {fmax, std::fabs(double(rx[g])), std::fabs(double(ry[g])), std::fabs(double(rz[g]))});
+        worst = std::max({worst, std::fabs(double(fx[g]) - rx[g]), std::fabs(double(fy[g]) - ry[g]),
+                          std::fabs(double(fz[g]) - rz[g])});
+      }
+      EXPECT_LT(worst, 1e-5 * std::max(1.0, fmax));  // same arithmetic, order may differ
     }
-    EXPECT_LT(worst, 1e-5 * std::max(1.0, fmax));  // same arithmetic, order may differ
   });
 }
 

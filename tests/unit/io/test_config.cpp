@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "vitrify/core/error.hpp"
+#include "vitrify/engine/scan.hpp"
 #include "vitrify/io/config.hpp"
 
 using vitrify::InputError;
@@ -195,4 +196,35 @@ TEST(Config, ShippedInputsAreValid) {
     const std::string path = std::string(VITRIFY_SOURCE_DIR_FOR_TESTS) + "/inputs/" + name;
     EXPECT_NO_THROW(vitrify::load_config(path)) << path;
   }
+}
+
+// The ensemble components: every registered name is accepted where its ensemble uses it and
+// reaches the engine settings with the seed; other names are rejected naming the key and the
+// choices; a component outside its ensemble is rejected.
+TEST(Config, ThermostatAndBarostatComponents) {
+  json j = with(with(base_binary(), "thermostat", "csvr"), "barostat", "c-rescale");
+  j["seed"] = 17;
+  const auto c = vitrify::parse_config(j, "test.json");
+  EXPECT_EQ(c.thermostat, "csvr");
+  EXPECT_EQ(c.barostat, "c-rescale");
+  const vitrify::EngineSettings es = vitrify::engine_settings(c);
+  EXPECT_EQ(es.thermostat, vitrify::ThermostatKind::kCsvr);
+  EXPECT_EQ(es.barostat, vitrify::BarostatKind::kCRescale);
+  EXPECT_EQ(es.seed, 17u);
+  const auto again = vitrify::parse_config(vitrify::to_json(c), "resolved");
+  EXPECT_EQ(again.thermostat, "csvr");
+  EXPECT_EQ(again.barostat, "c-rescale");
+  const auto d = vitrify::parse_config(base_binary(), "test.json");
+  EXPECT_EQ(d.thermostat, "berendsen");
+  EXPECT_EQ(d.barostat, "berendsen");
+  EXPECT_EQ(vitrify::engine_settings(d).thermostat, vitrify::ThermostatKind::kBerendsen);
+  EXPECT_EQ(vitrify::parse_config(with(base_hump(), "thermostat", "csvr"), "t").thermostat, "csvr");
+  expect_rejected(with(base_hump(), "thermostat", "nose-hoover"),
+                  {"\"thermostat\"", "one of berendsen, csvr", "\"nose-hoover\""});
+  expect_rejected(with(base_binary(), "barostat", "crescale"),
+                  {"\"barostat\"", "one of berendsen, c-rescale", "\"crescale\""});
+  expect_rejected(with(base_hump(), "barostat", "c-rescale"), {"\"barostat\"", "npt"});
+  expect_rejected(with(with(base_hump(), "ensemble", "nve"), "thermostat", "csvr"),
+                  {"\"thermostat\"", "nve"});
+  expect_rejected(with(base_hump(), "thermostat", 1), {"\"thermostat\""});
 }
