@@ -709,9 +709,11 @@ json warnings_json(const StatePointSelection& sel, const GroupSetup& setup, cons
   int accepted = 0;
   for (const std::string& a : sel.accepted_by) accepted += !a.empty();
   if (accepted > 0)
-    warnings.push_back(std::to_string(accepted) +
-                       " state point(s) flagged as not equilibrated are used by option accept "
-                       "(accepted_flagged_state_points): their errors may be optimistic");
+    warnings.push_back(
+        std::to_string(accepted) +
+        " state point(s) flagged as not equilibrated are used by option accept "
+        "(accepted_flagged_state_points): their errors may be optimistic or their means "
+        "biased, see their flags");
   for (const Group& g : setup.groups)
     if (g.max_other_fraction > 0.005)
       warnings.push_back("group " + g.name + ": up to " + fmt(100 * g.max_other_fraction, 3) +
