@@ -170,6 +170,19 @@ HalvesComparison compare_halves(const BlockEstimate& first, const BlockEstimate&
   return c;
 }
 
+BlockEstimate half_with_whole_error(const BlockEstimate& half, const BlockEstimate& whole,
+                                    long min_blocks) {
+  if (!half.too_few_blocks || whole.too_few_blocks || whole.n_blocks < min_blocks ||
+      half.n_samples <= 0 || !std::isfinite(whole.error))
+    return half;
+  BlockEstimate out = half;
+  out.error = whole.error *
+              std::sqrt(static_cast<double>(whole.n_samples) / static_cast<double>(half.n_samples));
+  out.n_blocks = whole.n_blocks;
+  out.too_few_blocks = false;
+  return out;
+}
+
 HalvesComparison compare_halves(const std::vector<double>& series, long min_block_length,
                                 double z_threshold, long min_blocks) {
   const size_t half = series.size() / 2;

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "statmech_steps.hpp"
 #include "vitrify/analysis/statmech_input.hpp"
@@ -31,11 +33,36 @@ std::string fmt(double x, int precision) {
 
 namespace {
 
+// The entries of the accept option that let the flagged state point p into the fits ("" when
+// none does): "all", its temperature, or kinds of flags that cover every flag of p.
+std::string accepted_by(const StatePointMeasurement& p, const AnalyzeOptions& opt) {
+  std::string by;
+  auto add = [&](const std::string& entry) { by += (by.empty() ? "" : ", ") + entry; };
+  bool kinds_cover = !p.flags.empty();
+  std::vector<std::string> kinds;
+  for (const std::string& f : p.flags) {
+    const std::string kind = equilibration_flag_kind(f);
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+    kinds_cover =
+        kinds_cover && std::find(opt.accept.begin(), opt.accept.end(), kind) != opt.accept.end();
+  }
+  for (const std::string& a : opt.accept) {
+    if (a == "all") add(a);
+    if (a.rfind("T=", 0) == 0) {
+      const double t = std::stod(a.substr(2));
+      if (std::abs(t - p.temperature) <= 1e-9 * std::max(1.0, std::abs(t))) add(a);
+    }
+  }
+  if (kinds_cover)
+    for (const std::string& k : kinds) add(k);
+  return by;
+}
+
 // Why state point k is left out of the fits (empty when it is used).
 std::vector<std::string> exclusion_reasons(const StatePointMeasurement& p,
                                            const AnalyzeOptions& opt) {
   std::vector<std::string> reasons;
-  if (!p.equilibrated) {
+  if (!p.equilibrated && accepted_by(p, opt).empty()) {
     std::string r = "not equilibrated";
     for (const std::string& f : p.flags) r += "; " + f;
     reasons.push_back(r);
@@ -198,6 +225,8 @@ StatePointSelection select_state_points(const Measurements& m, const AnalyzeOpti
   sel.used.assign(n_sp, 0);
   for (size_t k = 0; k < n_sp; ++k) {
     sel.reasons.push_back(exclusion_reasons(m.state_points[k], opt));
+    sel.accepted_by.push_back(m.state_points[k].equilibrated ? ""
+                                                             : accepted_by(m.state_points[k], opt));
     sel.used[k] = sel.reasons[k].empty();
     if (sel.used[k]) sel.fit_points.push_back(static_cast<int>(k));
   }
@@ -258,6 +287,22 @@ void check_options(const AnalyzeOptions& o) {
                         {"entropy_reference_temperature", o.entropy_reference_temperature}})
     if (v && !(*v > 0.0 && std::isfinite(*v))) options_error(key, "must be a positive number");
   if (o.t_min && o.t_max && *o.t_min > *o.t_max) options_error("t_min", "greater than t_max");
+  for (const std::string& a : o.accept) {
+    if (a == "all" || a == "too_few_blocks" || a == "halves" || a == "tau_alpha") continue;
+    bool temperature = false;
+    if (a.rfind("T=", 0) == 0) {
+      try {
+        std::size_t used = 0;
+        const double t = std::stod(a.substr(2), &used);
+        temperature = used == a.size() - 2 && t > 0 && std::isfinite(t);
+      } catch (const std::exception&) {
+      }
+    }
+    if (!temperature)
+      options_error("accept", "\"" + a +
+                                  "\": expected all, T=<temperature>, too_few_blocks, halves or "
+                                  "tau_alpha");
+  }
   if (o.grid_t_min && o.grid_t_max && *o.grid_t_min >= *o.grid_t_max)
     options_error("grid_t_min", "must be below grid_t_max");
 }
@@ -323,12 +368,25 @@ void parse_option(const std::string& key, const json& value, AnalyzeOptions& o) 
     o.entropy_reference_temperature = optional_number();
   } else if (key == "concentration_tolerance") {
     o.concentration_tolerance = number();
+  } else if (key == "accept") {
+    if (!value.is_array()) options_error(key, "expected an array of strings");
+    for (const json& s : value) {
+      if (!s.is_string()) options_error(key, "expected an array of strings");
+      o.accept.push_back(s.get<std::string>());
+    }
   } else {
     options_error(key, "unknown option");
   }
 }
 
 }  // namespace
+
+std::string equilibration_flag_kind(const std::string& flag) {
+  if (flag.find("too few blocks") != std::string::npos) return "too_few_blocks";
+  if (flag.find("halves") != std::string::npos) return "halves";
+  if (flag.find("tau_alpha") != std::string::npos) return "tau_alpha";
+  return "other";
+}
 
 AnalyzeOptions parse_analyze_options(const json& j) {
   if (!j.is_object()) options_error("(top level)", "expected a JSON object");

@@ -87,7 +87,8 @@ json options_json(const AnalyzeOptions& o) {
               {"relative_tolerance", o.relative_tolerance},
               {"inflate_errors", o.inflate_errors},
               {"entropy_reference_temperature", optional_json(o.entropy_reference_temperature)},
-              {"concentration_tolerance", o.concentration_tolerance}};
+              {"concentration_tolerance", o.concentration_tolerance},
+              {"accept", o.accept}};
 }
 
 json units_json() {
@@ -105,19 +106,30 @@ json units_json() {
           {"mu", "epsilon/sigma"}};
 }
 
-// "state_points" (all) and "excluded_state_points".
+// "state_points" (all), "excluded_state_points" and "accepted_flagged_state_points".
 void put_state_points(const Measurements& m, const StatePointSelection& sel, json& out) {
-  json all = json::array(), excluded = json::array();
+  json all = json::array(), excluded = json::array(), accepted = json::array();
   for (size_t k = 0; k < m.state_points.size(); ++k) {
-    const json entry = {{"temperature", m.state_points[k].temperature},
-                        {"input_index", m.state_points[k].index},
-                        {"used_in_fits", static_cast<bool>(sel.used[k])},
-                        {"reasons", sel.reasons[k]}};
+    const StatePointMeasurement& p = m.state_points[k];
+    json entry = {{"temperature", p.temperature},
+                  {"input_index", p.index},
+                  {"used_in_fits", static_cast<bool>(sel.used[k])},
+                  {"reasons", sel.reasons[k]}};
+    if (!sel.accepted_by[k].empty()) {
+      entry["accepted_despite_flags"] = p.flags;
+      entry["accepted_by"] = sel.accepted_by[k];
+      accepted.push_back({{"temperature", p.temperature},
+                          {"input_index", p.index},
+                          {"used_in_fits", static_cast<bool>(sel.used[k])},
+                          {"flags", p.flags},
+                          {"accepted_by", sel.accepted_by[k]}});
+    }
     all.push_back(entry);
     if (!sel.used[k]) excluded.push_back(entry);
   }
   out["state_points"] = all;
   out["excluded_state_points"] = excluded;
+  out["accepted_flagged_state_points"] = accepted;
 }
 
 json free_energy_json(const Measurements& m, const SpeciesFit& sf) {
@@ -692,8 +704,16 @@ json thermodynamics_json(const StatePointSelection& sel, const GroupSetup& setup
   return th;
 }
 
-json warnings_json(const GroupSetup& setup, const Derived& d) {
+json warnings_json(const StatePointSelection& sel, const GroupSetup& setup, const Derived& d) {
   json warnings = json::array();
+  int accepted = 0;
+  for (const std::string& a : sel.accepted_by) accepted += !a.empty();
+  if (accepted > 0)
+    warnings.push_back(
+        std::to_string(accepted) +
+        " state point(s) flagged as not equilibrated are used by option accept "
+        "(accepted_flagged_state_points): their errors may be optimistic or their means "
+        "biased, see their flags");
   for (const Group& g : setup.groups)
     if (g.max_other_fraction > 0.005)
       warnings.push_back("group " + g.name + ": up to " + fmt(100 * g.max_other_fraction, 3) +
@@ -743,7 +763,7 @@ json analysis_json(const Measurements& m, const AnalyzeOptions& opt, const State
   out["density_fit"] = density_json(sel, fits);
   out["grid"] = grid_json(m, d);
   out["thermodynamics"] = thermodynamics_json(sel, setup, fits, d);
-  out["warnings"] = warnings_json(setup, d);
+  out["warnings"] = warnings_json(sel, setup, d);
   out["notes"] = notes_json();
   return out;
 }

@@ -32,6 +32,8 @@ struct StatePointSelection {
   std::vector<int> fit_points;                    // indices into state_points, ascending T
   std::vector<char> used;                         // per state point: in the fits
   std::vector<std::vector<std::string>> reasons;  // per state point: why it is left out
+  std::vector<std::string> accepted_by;           // per state point: the accept option entries
+                                                  // that let a flagged point in ("" if none)
   double t_lo = 0.0, t_hi = 0.0;                  // fitted temperature range
 };
 

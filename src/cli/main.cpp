@@ -278,6 +278,11 @@ int main(int argc, char** argv) {
                                      "reference temperature of the entropy differences");
   auto* o_ctol = analyze->add_option("--concentration-tolerance", concentration_tolerance,
                                      "input check: concentrations >= -tol and |sum - 1| <= tol");
+  std::string accept;
+  auto* o_accept = analyze->add_option(
+      "--accept", accept,
+      "use state points flagged as not equilibrated anyway: all, T=<temperature>, or the kinds "
+      "too_few_blocks, halves, tau_alpha (comma-separated; recorded in analysis.json)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -377,6 +382,7 @@ int main(int argc, char** argv) {
       if (o_rel_tol->count()) opts["relative_tolerance"] = rel_tol;
       if (o_tref->count()) opts["entropy_reference_temperature"] = entropy_tref;
       if (o_ctol->count()) opts["concentration_tolerance"] = concentration_tolerance;
+      if (o_accept->count()) opts["accept"] = split(accept);
       const auto options = vitrify::analysis::parse_analyze_options(opts);
       // A run directory: its measurements.json.
       std::error_code ec;

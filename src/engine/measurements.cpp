@@ -351,7 +351,10 @@ class StandardSampler final : public ProductionSampler {
       // observable's own blocking analysis (the volume under a Berendsen barostat, for
       // instance, decorrelates on the barostat's time scale, which can exceed tau_alpha). When
       // the run is too short for a plateau, the tau_alpha block stays (and the halves check
-      // and the "too few blocks" flags judge the result).
+      // and the "too few blocks" flags judge the result). A half left with fewer than 8 such
+      // blocks takes the whole run's error scaled to its length
+      // (analysis::half_with_whole_error), so a run with enough blocks overall, e.g. one
+      // lasting >= 100 tau_alpha, is not flagged for too few blocks.
       auto block_for = [&](auto getter) {
         long block = p.block;
         for (int r : members) {
@@ -371,8 +374,9 @@ class StandardSampler final : public ProductionSampler {
         std::vector<BlockEstimate> a, b;
         for (int r : members) {
           auto h = getter(r).halves(block);
-          a.push_back(h.first);
-          b.push_back(h.second);
+          const BlockEstimate whole = getter(r).estimate(block);
+          a.push_back(analysis::half_with_whole_error(h.first, whole));
+          b.push_back(analysis::half_with_whole_error(h.second, whole));
         }
         return copies == 1 ? analysis::compare_halves(a[0], b[0])
                            : analysis::compare_halves(analysis::pool_replicas(a),

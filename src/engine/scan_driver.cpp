@@ -40,7 +40,8 @@ ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
               {"equilibrate", c.equilibration_steps, &target_, &target_, false, c.thermo_interval},
               {"production", c.production_steps, &target_, &target_, false,
                std::gcd(std::gcd(c.thermo_interval, c.sample_interval),
-                        c.trajectory_interval > 0 ? c.trajectory_interval : c.sample_interval)}} {}
+                        c.trajectory_interval > 0 ? c.trajectory_interval : c.sample_interval)}},
+      sanity_(c, model_.dimension) {}
 
 ScanReport ScanDriver::run() {
   setup();
@@ -330,6 +331,7 @@ void ScanDriver::run_stage(int si, long done) {
   const ScanStage& st = stages_[si];
   if (st.steps <= 0) return;
   current_stage_ = si;
+  sanity_.new_stage();
   together(procs_, [&] { apply_stage_targets(); });
   if (procs_.root())
     spdlog::info("stage {}: {} steps{}", st.name, st.steps,
@@ -354,7 +356,7 @@ long ScanDriver::run_block(int si, long done) {
     if (!local_.empty()) engine_->run(n, rb, re);
     inject_nan();
   });
-  if (step_ % c_.thermo_interval == 0 || done == st.steps) write_thermo_rows(st.name);
+  if (step_ % c_.thermo_interval == 0 || done == st.steps) write_thermo_rows(si, done);
   if (si == kProduction && c_.trajectory_interval > 0 && done % c_.trajectory_interval == 0)
     together(procs_, [&] { write_trajectory_frame(); });
   if (si == kProduction && done % c_.sample_interval == 0) sample(done);
@@ -421,10 +423,11 @@ void ScanDriver::observe() {
   }
 }
 
-// One thermo row per remaining replica, after the non-finite check.
-void ScanDriver::write_thermo_rows(const std::string& stage) {
+// One thermo row per remaining replica, after the checks (`done` steps into stage si).
+void ScanDriver::write_thermo_rows(int si, long done) {
   observe();
-  check_replicas(stage);
+  check_replicas(si, done, true);
+  const std::string& stage = stages_[si].name;
   together(procs_, [&] {
     if (procs_.root()) thermo_.write(stage, step_, step_ * c_.dt, obs_, alive_, c_.n_particles);
   });
@@ -436,40 +439,52 @@ void ScanDriver::sample(long production_step) {
 
 // ---- failures ------------------------------------------------------------------------------
 
-FiniteCheck ScanDriver::check_finite() const {
+// Finiteness, then the physical ranges (record: a thermo row, see SanityChecks::check).
+FiniteCheck ScanDriver::check_finite(int si, long done, bool record) {
   FiniteCheck check;
   for (std::size_t k = 0; k < alive_.size(); ++k) {
+    const int r = alive_[k];
     const double* o = &obs_[k * kObsCount];
     bool finite = true;
     for (int q = 0; q < kObsCount; ++q) finite = finite && std::isfinite(o[q]);
-    if (finite) {
-      check.kept.push_back(alive_[k]);
+    const std::string why =
+        finite ? sanity_.check(r, si, done, c_.replica_temperature(r), o, record) : "";
+    if (finite && why.empty()) {
+      check.kept.push_back(r);
       check.kept_obs.insert(check.kept_obs.end(), o, o + kObsCount);
     } else {
-      check.failed.push_back(alive_[k]);
+      check.failed.push_back(r);
+      check.why.push_back(why);
     }
   }
   return check;
 }
 
-// Every replica's observables must be finite: a replica that is not stops the run, or with
-// on_failure "drop" leaves it (the others continue exactly as they would have: replicas are
-// independent, and the engine resumes the survivors from its own saved state).
-void ScanDriver::check_replicas(const std::string& stage) {
-  FiniteCheck check = check_finite();
+// Every replica's observables must be finite and, after the melt stage, inside the physical
+// ranges: a replica that is not stops the run, or with on_failure "drop" leaves it (the others
+// continue exactly as they would have: replicas are independent, and the engine resumes the
+// survivors from its own saved state).
+void ScanDriver::check_replicas(int si, long done, bool record) {
+  const std::string& stage = stages_[si].name;
+  FiniteCheck check = check_finite(si, done, record);
   if (check.failed.empty()) return;
   if (c_.on_failure == "stop")
-    throw SimulationError(describe_failure(check.failed.front(), stage) + failure_note());
-  for (int r : check.failed) {
-    dropped_.push_back(
-        {r, c_.replica_temperature(r), stage, step_, "non-finite observables (NaN or infinity)"});
+    throw SimulationError(describe_failure(check.failed.front(), stage, check.why.front()) +
+                          failure_note());
+  for (std::size_t k = 0; k < check.failed.size(); ++k) {
+    const int r = check.failed[k];
+    const std::string& why = check.why[k];
+    dropped_.push_back({r, c_.replica_temperature(r), stage, step_,
+                        why.empty() ? "non-finite observables (NaN or infinity)" : why});
+    sanity_.forget(r);
     if (procs_.root())
       spdlog::warn("{}: dropped (on_failure \"drop\"), {} replicas continue",
-                   describe_failure(r, stage), check.kept.size());
+                   describe_failure(r, stage, why), check.kept.size());
   }
   if (check.kept.empty())
     throw SimulationError("every replica has failed (on_failure \"drop\"), the last: " +
-                          describe_failure(check.failed.back(), stage) + failure_note());
+                          describe_failure(check.failed.back(), stage, check.why.back()) +
+                          failure_note());
   alive_ = check.kept;
   obs_ = check.kept_obs;
   together(procs_, [&] { drop_from_batch(check.failed); });
@@ -548,10 +563,13 @@ void ScanDriver::write_trajectory_frame() {
   }
 }
 
-std::string ScanDriver::describe_failure(int replica, const std::string& stage) const {
+// `why`: what is out of range ("" when the observables are not finite).
+std::string ScanDriver::describe_failure(int replica, const std::string& stage,
+                                         const std::string& why) const {
   return "replica " + std::to_string(replica) +
-         " (T = " + std::to_string(c_.replica_temperature(replica)) +
-         ") became non-finite during " + stage + " at step " + std::to_string(step_);
+         " (T = " + std::to_string(c_.replica_temperature(replica)) + ") became " +
+         (why.empty() ? "non-finite" : "unphysical") + " during " + stage + " at step " +
+         std::to_string(step_) + (why.empty() ? "" : ": " + why);
 }
 
 std::string ScanDriver::failure_note() const {
@@ -631,10 +649,11 @@ void ScanDriver::write_gathered(RunCheckpoint& k, int stage, long done, bool fin
     next_checkpoint_ = (step_ / c_.checkpoint_interval + 1) * c_.checkpoint_interval;
 }
 
-// The checkpoint of a block boundary. A checkpoint never holds a non-finite state.
+// The checkpoint of a block boundary. A checkpoint never holds a non-finite state (nor, after
+// the melt stage, one out of the physical range).
 void ScanDriver::checkpoint_block(int si, long done) {
   observe();
-  check_replicas(stages_[si].name);
+  check_replicas(si, done, false);
   RunCheckpoint k = gather_run(sampling_);
   write_gathered(k, si, done, false);
 }

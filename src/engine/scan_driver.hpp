@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "src/engine/sanity.hpp"
 #include "src/engine/scan_support.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/processes.hpp"
@@ -46,9 +47,11 @@ struct ScanStage {
 // The stages, in order; the index is RunCheckpoint::stage.
 enum StageIndex : int { kMelt = 0, kCool, kEquilibrate, kProduction, kStageCount };
 
-// The outcome of a finiteness check of the observables of the remaining replicas.
+// The outcome of the checks of the observables of the remaining replicas: finiteness, and
+// after the melt stage the physical ranges (src/engine/sanity.hpp).
 struct FiniteCheck {
-  std::vector<int> failed;       // replicas with a non-finite observable (scan-wide indices)
+  std::vector<int> failed;       // replicas that failed a check (scan-wide indices)
+  std::vector<std::string> why;  // for each: "" when non-finite, else what is out of range
   std::vector<int> kept;         // the others, in the order of the remaining replicas
   std::vector<double> kept_obs;  // their observables, in that order
 };
@@ -99,16 +102,17 @@ class ScanDriver {
 
   // ---- observables, thermo rows and samples
   void observe();
-  void write_thermo_rows(const std::string& stage);
+  void write_thermo_rows(int si, long done);
   void sample(long production_step);
   void open_trajectories();  // production: one H5MD file per replica of this process
   void write_trajectory_frame();
 
   // ---- failures
-  FiniteCheck check_finite() const;
-  void check_replicas(const std::string& stage);
+  FiniteCheck check_finite(int si, long done, bool record);
+  void check_replicas(int si, long done, bool record);
   void drop_from_batch(const std::vector<int>& failed);
-  std::string describe_failure(int replica, const std::string& stage) const;
+  std::string describe_failure(int replica, const std::string& stage,
+                               const std::string& why = "") const;
   std::string failure_note() const;
   void inject_nan();
 
@@ -158,6 +162,7 @@ class ScanDriver {
   std::optional<Progress> progress_;
   // The observables of every remaining replica, in the order of alive_, on every process.
   std::vector<double> obs_;
+  SanityChecks sanity_;  // the physical checks (same state on every process)
   bool sampling_ = false;
   bool injected_ = false;  // ScanOptions::inject_nan_replica has been applied
 

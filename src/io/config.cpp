@@ -256,7 +256,9 @@ RunConfig parse_config(const json& j, const std::string& source) {
 
   c.dt = in.number("dt", 0.005);
   in.positive("dt", c.dt);
-  if (c.dt > 0.05) in.fail("dt", "is too large for these potentials (at most 0.05)");
+  if (c.dt > m.max_stable_dt)
+    in.fail("dt", "is too large for " + c.model + " (at most " + json(m.max_stable_dt).dump() +
+                      "): " + m.max_dt_reason);
   std::vector<std::string> names;
   for (const auto& t : thermostats()) names.push_back(t.name);
   c.thermostat = in.string("thermostat", names.front());

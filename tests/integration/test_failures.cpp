@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -168,4 +169,73 @@ TEST(Failure, DroppedCopiesAndEveryReplicaFailing) {
   }
   fs::remove_all(dir);
   fs::remove_all(lone);
+}
+
+namespace {
+
+// binary3d at T = 0.5, 1, 3 (N = 256, 800 steps): the blow-up case.
+json blow_up_case(const std::string& dir, double dt) {
+  return {{"model", "binary3d"},
+          {"n_particles", 256},
+          {"temperatures", {0.5, 1.0, 3.0}},
+          {"dt", dt},
+          {"melt_steps", 200},
+          {"cool_steps", 200},
+          {"equilibration_steps", 200},
+          {"production_steps", 200},
+          {"thermo_interval", 50},
+          {"checkpoint_interval", 0},
+          {"checkpoint_wall_seconds", 0},
+          {"analyze", false},
+          {"output_dir", dir}};
+}
+
+vitrify::test_util::Cmd run_cli_config(const std::string& dir, const json& j) {
+  fs::create_directories(dir);
+  const std::string path = dir + "/config.json";
+  std::ofstream(path) << j.dump(1);
+  return vitrify::test_util::run_cli("run " + path + " -q --threads 1");
+}
+
+}  // namespace
+
+// dt = 0.02 blew the binary3d scan up (T ~ 1e8-1e11 after the melt at T = 6, the density
+// collapsing by ten orders of magnitude) and the run ended with exit code 0. It is now refused
+// before anything runs, with the model's stable-step bound and its reason (exit code 2).
+TEST(Failure, TimeStepAboveTheModelBoundIsRefused) {
+  const std::string dir = temp_dir("dt_bound");
+  const auto r = run_cli_config(dir, blow_up_case(dir + "/out", 0.02));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("key \"dt\": is too large for binary3d (at most 0.01): velocity "
+                          "Verlet needs omega dt < 2"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/out/thermo"));
+  fs::remove_all(dir);
+}
+
+// A blow-up at an accepted step: dt = 0.01 with a melt at T = 20 (dt = 0.01 is stable up to
+// T ~ 10) heats the replicas to T ~ 1e5-1e11 and expands the boxes a thousandfold. The observables
+// stay finite, so only the physical checks see it: exit code 3, naming the replica, its
+// temperature, the step and the quantity out of range with its allowed range; with
+// on_failure "drop" every replica is dropped, which stops the run as well.
+TEST(Failure, BlowUpAtAnAcceptedStepExitsWithCode3) {
+  const std::string dir = temp_dir("blow_up");
+  json j = blow_up_case(dir + "/out", 0.01);
+  j["melt_temperature"] = 20.0;
+  auto r = run_cli_config(dir, j);
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("replica 0 (T = 0.500000) became unphysical during cool at step 250: "),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("out of range (allowed "), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/out/measurements.json"));
+
+  j["on_failure"] = "drop";
+  j["output_dir"] = dir + "/drop";
+  r = run_cli_config(dir, j);
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("every replica has failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dropped (on_failure \"drop\")"), std::string::npos) << r.output;
+  fs::remove_all(dir);
 }

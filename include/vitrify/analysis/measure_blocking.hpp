@@ -107,6 +107,18 @@ struct HalvesComparison {
 HalvesComparison compare_halves(const BlockEstimate& first, const BlockEstimate& second,
                                 double z_threshold = kHalvesZThreshold);
 
+// The estimate of one half of a series for the halves check, when the half's own blocks are
+// too few for an error (a block length fitted to a long correlation time, e.g. the volume
+// under a slow barostat, can leave fewer than `min_blocks` blocks in each half of a run that
+// is long in tau_alpha units): the half takes the error of the whole series at the same block
+// length, scaled to its own length, whole.error * sqrt(whole.n_samples / half.n_samples), the
+// error of the half's mean when the series is stationary (the null hypothesis that the check
+// tests), and rests on the whole series' blocks (n_blocks = whole.n_blocks). The half is
+// returned unchanged when it has enough blocks of its own, or when the whole series has too
+// few as well (then it stays flagged).
+BlockEstimate half_with_whole_error(const BlockEstimate& half, const BlockEstimate& whole,
+                                    long min_blocks = kMinBlocksForError);
+
 // Splits `series` into [0, n/2) and [n/2, n), block-averages each with `min_block_length`,
 // and compares them.
 HalvesComparison compare_halves(const std::vector<double>& series, long min_block_length,

@@ -17,6 +17,7 @@
 //   --inflate-errors            scale parameter errors by sqrt(reduced chi2) when it exceeds 1
 //   --entropy-tref T            reference temperature of S(T) - S(T_ref)
 //   --concentration-tolerance X
+//   --accept all|T=0.4|too_few_blocks|halves|tau_alpha[,...]   use flagged state points anyway
 //   --options FILE.json
 //
 // Units: reduced Lennard-Jones units throughout (energies epsilon, temperatures epsilon/k_B,
@@ -63,7 +64,18 @@ struct AnalyzeOptions {
   std::optional<double> entropy_reference_temperature;
   // Tolerance of the input checks: concentrations >= -tol and |sum - 1| <= tol.
   double concentration_tolerance = 1e-3;
+  // State points flagged as not equilibrated that the fits use anyway (docs/ANALYSIS.md,
+  // "Accepting flagged state points"); analysis.json lists them with their flags. Each entry:
+  // "all" (every flagged point), "T=<temperature>" (the point at that temperature), or a kind
+  // of flag, "too_few_blocks", "halves" or "tau_alpha" (a point whose every flag is of an
+  // accepted kind).
+  std::vector<std::string> accept;
 };
+
+// The kind of an equilibration flag of measurements.json: "tau_alpha" (tau_alpha not reached,
+// production shorter than the required multiple of tau_alpha), "halves" (the halves of
+// production differ or cannot be compared), "too_few_blocks", or "other" (any other text).
+std::string equilibration_flag_kind(const std::string& flag);
 
 // Options from their JSON form: an object whose keys are the member names above ("reference"
 // an object, "liquid_species" an array, numbers or null for the optional ones). Unknown keys and

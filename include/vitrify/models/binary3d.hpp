@@ -73,6 +73,15 @@ struct Binary3d {
     m.default_species = "paper";
     m.max_cutoff = std::sqrt(cutoff_factor2) * sigma_large;
     m.min_init_distance = 0.8;
+    // Two small particles (sigma = 1, reduced mass 1/2) meeting with 20 k_B T at T = 3 (the
+    // shipped melt temperature) come to r = 0.57, where U'' = 72/r^10 - 42/r^8 gives
+    // omega = sqrt(U''/(1/2)) = 178/tau: 2/omega = 0.011.
+    m.max_stable_dt = 0.01;
+    m.max_dt_reason =
+        "velocity Verlet needs omega dt < 2; two small particles meeting with 20 kT at "
+        "T = 3 (the shipped melt temperature) come to r = 0.57 sigma, where the 8-6 core "
+        "vibrates with omega = 178/tau (2/omega = 0.011); larger steps heat the hot stages "
+        "until the run blows up (dt = 0.02 does at T = 6)";
     m.isf_k = 5.1;  // large particles
     m.isf_types = {1};
     add_species_range(m.paper_species, "s", 0, 3, 10);

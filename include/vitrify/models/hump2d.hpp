@@ -129,6 +129,14 @@ struct Hump2d {
     m.default_species = "paper";
     m.max_cutoff = r_star;
     m.min_init_distance = 0.85;
+    // Two particles meeting with 20 k_B T at T = 1.5 (the shipped melt temperature) come to
+    // r = 0.74 of the LJ core, where U'' = 156/r^14 - 42/r^8 gives omega = 137/tau:
+    // 2/omega = 0.0146.
+    m.max_stable_dt = 0.013;
+    m.max_dt_reason =
+        "velocity Verlet needs omega dt < 2; two particles meeting with 20 kT at T = 1.5 "
+        "(the shipped melt temperature) come to r = 0.74 sigma, where the LJ core vibrates "
+        "with omega = 137/tau (2/omega = 0.0146)";
     m.isf_k = 6.16;  // all particles
     m.isf_types = {0};
     add_species_range(m.paper_species, "c", 0, 2, 6);

@@ -80,6 +80,14 @@ struct KobAndersen {
     m.default_species = "auto";
     m.max_cutoff = cutoff_sigmas * sigma[0][0];
     m.min_init_distance = 0.8;
+    // An A-B pair (epsilon 1.5, sigma 0.8, the stiffest) meeting with 20 k_B T at T = 2 (the
+    // shipped melt temperature) comes to r = 0.66, where U'' gives omega = 196/tau:
+    // 2/omega = 0.010.
+    m.max_stable_dt = 0.01;
+    m.max_dt_reason =
+        "velocity Verlet needs omega dt < 2; an A-B pair (epsilon = 1.5, sigma = 0.8, the "
+        "stiffest) meeting with 20 kT at T = 2 (the shipped melt temperature) comes to "
+        "r = 0.66 sigma, where it vibrates with omega = 196/tau (2/omega = 0.010)";
     m.isf_k = 7.25;  // A particles
     m.isf_types = {0};
     m.reference_species = {"", ""};

@@ -34,9 +34,14 @@ struct ModelInfo {
   std::string default_species;                // "paper" or "auto"
   double max_cutoff;                          // largest interaction cutoff (sigma)
   double min_init_distance;                   // smallest lattice spacing of an initial lattice
-  double isf_k;                               // wave number of the self-ISF (1/sigma)
-  std::vector<int> isf_types;                 // particle types entering the self-ISF
-  std::vector<SpeciesDef> paper_species;      // the paper's tracked list (may be empty)
+  // Largest time step (tau) that the configuration accepts: velocity Verlet is stable while
+  // omega dt < 2 for the stiffest pair vibration; the reason (shown when a configuration asks
+  // for more) says which pair, at what temperature and distance, sets it.
+  double max_stable_dt;
+  std::string max_dt_reason;
+  double isf_k;                           // wave number of the self-ISF (1/sigma)
+  std::vector<int> isf_types;             // particle types entering the self-ISF
+  std::vector<SpeciesDef> paper_species;  // the paper's tracked list (may be empty)
   // Species summed into C_liq for the length scale xi (analysis default; empty: the model
   // has no published choice and the analysis takes the species whose concentration rises
   // with temperature, docs/ANALYSIS.md).

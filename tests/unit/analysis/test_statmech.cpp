@@ -265,6 +265,68 @@ TEST(Statmech, NonLinearFreeEnergyFailsValidationWithReason) {
   EXPECT_TRUE(species_entry(a, "c3")["fit"]["passes"].get<bool>());
 }
 
+// Option accept (`vitrify analyze --accept`): flagged state points used anyway, by kind of
+// flag, by temperature or all, and listed with their flags.
+TEST(Statmech, AcceptFlaggedStatePoints) {
+  SyntheticModel s = testing::binary3d_gaussian();
+  json doc = testing::make_measurements(s, 9);
+  doc["state_points"][2]["equilibrated"] = false;
+  doc["state_points"][2]["flags"] = {"v: too few blocks for the error (5 and 5 in the halves)"};
+  doc["state_points"][4]["equilibrated"] = false;
+  doc["state_points"][4]["flags"] = {"u: too few blocks for the error (4 and 4 in the halves)",
+                                     "u: halves differ by 4.2 sigma (limit 3.0)"};
+  AnalyzeOptions opt;
+  opt.grid_points = 30;
+  EXPECT_EQ(analyze(doc, opt)["excluded_state_points"].size(), 2u);
+  EXPECT_EQ(analyze(doc, opt)["accepted_flagged_state_points"].size(), 0u);
+
+  opt.accept = {"too_few_blocks"};  // the point with a halves flag stays out
+  json a = analyze(doc, opt);
+  ASSERT_EQ(a["excluded_state_points"].size(), 1u);
+  EXPECT_EQ(a["excluded_state_points"][0]["input_index"], 4);
+  ASSERT_EQ(a["accepted_flagged_state_points"].size(), 1u);
+  const json& acc = a["accepted_flagged_state_points"][0];
+  EXPECT_EQ(acc["input_index"], 2);
+  EXPECT_EQ(acc["accepted_by"], "too_few_blocks");
+  EXPECT_EQ(acc["flags"], doc["state_points"][2]["flags"]);
+  EXPECT_TRUE(a["state_points"][2]["used_in_fits"].get<bool>());
+  EXPECT_EQ(a["state_points"][2]["accepted_despite_flags"], doc["state_points"][2]["flags"]);
+  EXPECT_EQ(a["options"]["accept"], json({"too_few_blocks"}));
+  bool warned = false;
+  for (const json& w : a["warnings"])
+    warned =
+        warned || w.get<std::string>().find("accepted_flagged_state_points") != std::string::npos;
+  EXPECT_TRUE(warned);
+
+  char t[32];
+  std::snprintf(t, sizeof t, "T=%.17g", s.temperatures[4]);
+  opt.accept = {t};
+  a = analyze(doc, opt);
+  ASSERT_EQ(a["accepted_flagged_state_points"].size(), 1u);
+  EXPECT_EQ(a["accepted_flagged_state_points"][0]["input_index"], 4);
+
+  opt.accept = {"all"};
+  a = analyze(doc, opt);
+  EXPECT_EQ(a["excluded_state_points"].size(), 0u);
+  EXPECT_EQ(a["accepted_flagged_state_points"].size(), 2u);
+
+  // The JSON form, and bad entries named.
+  EXPECT_EQ(parse_analyze_options({{"accept", {"halves", "T=0.5"}}}).accept.size(), 2u);
+  for (const char* bad : {"T=abc", "T=-1", "blocks"}) {
+    try {
+      parse_analyze_options({{"accept", {bad}}});
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("analysis options: accept: \"" + std::string(bad)),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(equilibration_flag_kind("tau_alpha not reached (F_k > 1/e up to the longest lag 2e3)"),
+            "tau_alpha");
+  EXPECT_EQ(equilibration_flag_kind("production 2.0e3 < 100 tau_alpha = 5.1e3"), "tau_alpha");
+}
+
 TEST(Statmech, ExclusionsAreListedAndNeverNaN) {
   SyntheticModel s = testing::binary3d_gaussian();
   s.concentration_noise = 0.01;

@@ -7,6 +7,7 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/io/config.hpp"
+#include "vitrify/models/model_info.hpp"
 
 using vitrify::InputError;
 using json = nlohmann::json;
@@ -128,6 +129,20 @@ TEST(Config, RejectsBadTimeStepAndCouplings) {
   expect_rejected(with(base_binary(), "barostat_tau", -1), {"\"barostat_tau\"", "> 0"});
   expect_rejected(with(base_binary(), "bulk_modulus", 0), {"\"bulk_modulus\"", "> 0"});
   expect_rejected(with(base_hump(), "skin", 0), {"\"skin\"", "> 0"});
+}
+// Each model's stable-step bound (ModelInfo::max_stable_dt): accepted at the bound, refused
+// above it with the reason.
+TEST(Config, TimeStepBoundPerModel) {
+  for (const std::string& name : vitrify::model_names()) {
+    const vitrify::ModelInfo& m = vitrify::model_info(name);
+    ASSERT_GT(m.max_stable_dt, 0.005) << name;  // the default step is always accepted
+    ASSERT_LE(m.max_stable_dt, 0.05) << name;
+    ASSERT_FALSE(m.max_dt_reason.empty()) << name;
+    json j = {{"model", name}, {"temperatures", {1.0}}, {"dt", m.max_stable_dt}};
+    EXPECT_NO_THROW(vitrify::parse_config(j, "test")) << name;
+    j["dt"] = m.max_stable_dt * 1.01;
+    expect_rejected(j, {"\"dt\"", "too large for " + name, m.max_dt_reason});
+  }
 }
 TEST(Config, RejectsEnsembleMismatches) {
   expect_rejected(with(base_binary(), "density", 0.8), {"\"density\"", "npt"});
