@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the launchers in tools/ (tools/report, tools/calibrate_hump2d, ...): runs a Python
 # script of tools/ with a known interpreter, whatever `python3` comes first on PATH (a conda or
 # pyenv Python without numpy/matplotlib must not be picked up by accident). The interpreter is
@@ -5,7 +6,7 @@
 #   2. otherwise the project's virtual environment, <repo>/.venv/bin/python, when it exists
 #      (tools/setup creates it on top of Debian's python3-numpy and python3-matplotlib);
 #   3. otherwise /usr/bin/python3 (Debian's Python).
-# Before running the script, the modules it needs are imported once; when one is missing the
+# Before running the script, the modules it needs are looked up; when one is missing the
 # launcher exits with status 1 and says which interpreter it tried and what to install.
 #
 # Usage (in a launcher): . "$here/lib/python.sh"; vitrify_python_exec NAME "MODULES" SCRIPT "$@"
@@ -43,12 +44,15 @@ vitrify_python_exec() {
     } >&2
     exit 1
   fi
+  # The modules are looked up (importlib.util.find_spec), not imported: fast, and an interpreter
+  # that is not a Python 3 fails the check as well.
+  local find='import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in sys.argv[1:]) else 1)'
   if [ -n "$modules" ]; then
-    local imports="${modules// /, }"
-    if ! "$resolved" -c "import $imports" >/dev/null 2>&1; then
+    # shellcheck disable=SC2086 # one argument per module
+    if ! "$resolved" -c "$find" $modules >/dev/null 2>&1; then
       local missing=() packages=() m
       for m in $modules; do
-        if ! "$resolved" -c "import $m" >/dev/null 2>&1; then
+        if ! "$resolved" -c "$find" "$m" >/dev/null 2>&1; then
           missing+=("$m")
           packages+=("python3-$m")
         fi
