@@ -31,6 +31,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -39,6 +40,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 T_LABEL = r"$T$  [$\varepsilon/k_B$]"
 INV_T_LABEL = r"$1/T$  [$k_B/\varepsilon$]"
 ENERGY_TOLERANCE = 0.02  # the energy / enthalpy check "agrees" within 2 % (as summary.txt)
+STAGE_COLORS = {"melt": "#fbe3d6", "cool": "#dbe8f6", "equilibrate": "#fdf3c8", "production": "#ffffff"}
 EXTRAPOLATION_STYLE = dict(facecolor="0.88", alpha=0.7, hatch="//", edgecolor="0.6", lw=0, zorder=0)
 
 
@@ -190,6 +192,13 @@ class Report:
         if "h" in series[0][2]:
             quantities.append(("h", r"$h = u + p_0 v$  [$\varepsilon$]"))
         quantities = [q for q in quantities if q[0] in series[0][2]]
+        constant = []  # quantities without variation in any replica (v under NVT): a note, no panel
+        for key, _ in quantities:
+            values = np.concatenate([c[key] for _, _, c in series])
+            values = values[np.isfinite(values)]
+            if len(values) and np.ptp(values) <= 1e-9 * max(1.0, np.abs(values).max()):
+                constant.append((key, values[0]))
+        quantities = [q for q in quantities if q[0] not in {k for k, _ in constant}]
         temps = sorted({s[1] for s in series})
         cmap = plt.get_cmap("coolwarm")
         tmin, tmax = min(temps), max(temps)
@@ -218,32 +227,43 @@ class Report:
                 stages.append(s)
                 starts.append(series[0][2]["step"][i])
         end = series[0][2]["step"][-1]
-        for ax, (key, label) in zip(axes, quantities):
-            for x in starts[1:]:
-                ax.axvline(x, color="k", ls=":", lw=0.8)
-            ax.set_ylabel(label, fontsize=9)
-        for ax in axes[:1]:
-            if len(temps) <= 12:
-                for t in temps:
-                    ax.axhline(t, color=color(t), ls="--", lw=0.6)
         bounds = starts + [end]
-        for s, a, b in zip(stages, bounds[:-1], bounds[1:]):
-            axes[0].text(0.5 * (a + b), 1.02, s, transform=axes[0].get_xaxis_transform(),
-                         ha="center", va="bottom", fontsize=8)
+        stage_handles = []
+        for ax, (key, label) in zip(axes, quantities):
+            for st, a, b in zip(stages, bounds[:-1], bounds[1:]):
+                ax.axvspan(a, b, color=STAGE_COLORS.get(st, "white"), lw=0, zorder=0)
+            for x in starts[1:]:
+                ax.axvline(x, color="0.3", ls=":", lw=0.8)
+            ax.set_ylabel(label, fontsize=9)
+            ax.set_xlim(bounds[0], bounds[-1])
+        for st in stages:
+            stage_handles.append(matplotlib.patches.Patch(facecolor=STAGE_COLORS.get(st, "white"),
+                                                          edgecolor="0.6", lw=0.5, label=st))
+        for t in temps if len(temps) <= 12 else []:
+            axes[0].axhline(t, color=color(t), ls="--", lw=0.6)
         axes[-1].set_xlabel("step")
         if len(temps) <= 12:
-            axes[0].legend(fontsize=7, ncol=min(len(temps), 6), loc="upper right")
+            axes[0].legend(fontsize=7, ncol=min(len(temps), 6), loc="upper right", title="target",
+                           title_fontsize=7)
         else:
             sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(tmin, tmax))
             fig.colorbar(sm, ax=list(axes), label="target T")
-        fig.suptitle(f"Every replica through every stage (dotted lines: stage boundaries; "
-                     f"{len(series)} replicas)", y=1.0, fontsize=10)
+        axes[-1].legend(handles=stage_handles, fontsize=7, ncol=len(stage_handles), loc="upper right",
+                        title="stage", title_fontsize=7)
+        axes[0].set_title(f"{len(series)} replicas through every stage", fontsize=10)
         text = ("One line per replica, coloured by its target temperature (dashed in the T panel); "
-                "dotted vertical lines separate the stages. Production should show no drift.")
+                "the background shows the stage (" + ", ".join(stages) + "). "
+                "Production should show no drift.")
+        for key, value in constant:
+            text += f" {key} = {value:.6g} in every replica and stage (not drawn)."
         points = self.measured_points()
         if points:
             bad = [p for p in points if not p.get("equilibrated", True)]
-            if bad:
+            if bad and self.a is None:  # the reasons are under "State points"
+                text += (" Not equilibrated (measurements.json): T = "
+                         + ", ".join(f"{p['temperature']:g}" for p in bad) + "; the reasons are listed "
+                         "under the state points.")
+            elif bad:
                 text += "\n\nNot equilibrated (measurements.json):\n\n" + "\n".join(
                     f"- T = {p['temperature']:g}: " + "; ".join(p.get("flags") or ["no reason given"])
                     for p in bad)
@@ -601,8 +621,8 @@ class Report:
         dev = abs(w["value"])
         where = f" (worst relative deviation {percent(dev)} at T = {num(w.get('temperature'))})"
         if dev <= ENERGY_TOLERANCE:
-            return True, f"agrees within {ENERGY_TOLERANCE:.0%}" + where
-        return False, f"differs by more than {ENERGY_TOLERANCE:.0%}" + where
+            return True, f"agrees within {100 * ENERGY_TOLERANCE:g} %" + where
+        return False, f"differs by more than {100 * ENERGY_TOLERANCE:g} %" + where
 
     def energy_check_lines(self):
         """The verdicts of the energy (NVT) or enthalpy (NPT) check, as Markdown bullet lines."""
@@ -669,7 +689,7 @@ class Report:
             self.shade_extrapolation(a_)
         ax.legend(fontsize=8)
         text = "\n".join(self.energy_check_lines())
-        text += f"\n\nGreen band: ±{ENERGY_TOLERANCE:.0%}. " + self.extrapolation_note()
+        text += f"\n\nGreen band: ±{100 * ENERGY_TOLERANCE:g} %. " + self.extrapolation_note()
         self.save(fig, "enthalpy.png" if self.npt else "energy.png", title, text)
 
     def heat_capacity(self):
@@ -751,7 +771,7 @@ class Report:
                      f"{'≥' if (fit.get('p_value') or 0) >= pmin else '<'} {pmin:g}, worst |pull| "
                      f"{num(None if pull is None else abs(pull))} (limit {zmax:g})")
         prac_text = (f"practical test {'passed' if prac else 'failed'}: worst deviation of C_s/C_r "
-                     f"{percent(ratio)} ({'within' if prac else 'beyond'} {tol:.0%})")
+                     f"{percent(ratio)} ({'within' if prac else 'beyond'} {100 * tol:g} %)")
         if fit.get("passes"):
             cell = ("passes (statistical and practical)" if stat and prac else
                     "passes (statistical)" if stat else "passes (practical)" if prac else "passes")
@@ -771,7 +791,7 @@ class Report:
                     f"| {s['name']} | {s['group']} | {s['neighbors']} | {fmt(f['H'])} | {fmt(f['ln_g'])} | "
                     f"{fmt(f['g'])} | {num(f['reduced_chi2'])} | {num(f['p_value'])} | "
                     f"{f['temperature_range'][0]:g}–{f['temperature_range'][1]:g} | {cell} |")
-                notes.append(f"- {s['name']}: {note}" + ("" if f.get("passes") else f" {f.get('reason', '')}"))
+                notes.append(f"- {s['name']}: {note}")
             elif f["status"] == "reference":
                 rows.append(f"| {s['name']} | {s['group']} | {s['neighbors']} | 0 | 0 | 1 | | | | reference |")
             else:
@@ -797,7 +817,9 @@ class Report:
                 m, e = mean_err(p.get(key))
                 if not np.isfinite(m):
                     return "n/a"
-                return f"{m:.5g} ± {e:.2g}" if np.isfinite(e) else f"{m:.5g}"
+                if not np.isfinite(e) or e <= 1e-12 * abs(m):  # exact, or rounding noise
+                    return f"{m:.5g}"
+                return f"{m:.5g} ± {e:.2g}"
             ta = p.get("tau_alpha") or {}
             if ta.get("value") is not None:
                 tau = f"{ta['value']:.4g}" + (f" ± {ta['error']:.2g}" if ta.get("error") is not None else "")
