@@ -394,10 +394,10 @@ class Report:
         for mth, has in zip(methods, with_err):
             if has:
                 counts[mth or "given"] = counts.get(mth or "given", 0) + 1
+        sources = {"copies": "the spread of the copies", "time_windows": "8 time windows of one trajectory"}
         if counts:
             notes.append("Error bars: one standard error of τα, " + ", ".join(
-                f"{n} from {'the spread of the copies' if k == 'copies' else '8 time windows of one trajectory' if k == 'time_windows' else 'the input'}"
-                for k, n in counts.items()) + ".")
+                f"{n} from {sources.get(k, 'the input')}" for k, n in counts.items()) + ".")
         if no_err.any():
             notes.append(f"{int(no_err.sum())} measured τα without an error estimate (open symbols).")
         self.save(fig, "tau_arrhenius.png", title, " ".join(notes))
