@@ -39,8 +39,11 @@ vitrify_python_exec() {
   if [ -z "$resolved" ] || [ ! -x "$resolved" ]; then
     {
       echo "$name: no Python interpreter at '$python' ($why)."
-      echo "  Install Debian's python3 (apt-get install python3 python3-numpy python3-matplotlib python3-venv),"
-      echo "  run tools/setup to create $vitrify_python_root/.venv, or set VITRIFY_PYTHON to a Python 3."
+      echo "  Install Debian's python3 (apt-get install python3 python3-numpy python3-matplotlib),"
+      if [ -f "$vitrify_python_root/CMakeLists.txt" ]; then
+        echo "  or run tools/setup, which also creates $vitrify_python_root/.venv,"
+      fi
+      echo "  or set VITRIFY_PYTHON to a Python 3."
     } >&2
     exit 1
   fi
@@ -61,9 +64,11 @@ vitrify_python_exec() {
       [ ${#packages[@]} -gt 0 ] || packages=(python3-numpy python3-matplotlib)
       {
         echo "$name: $resolved ($why) cannot import: ${missing[*]}."
-        echo "  Install Debian's ${packages[*]} (tools/setup installs them and creates"
-        echo "  $vitrify_python_root/.venv, which the tools then use), or set VITRIFY_PYTHON to a"
-        echo "  Python that has ${modules// /, }."
+        echo "  Install Debian's packages: apt-get install ${packages[*]},"
+        if [ -f "$vitrify_python_root/CMakeLists.txt" ]; then
+          echo "  or run tools/setup, which installs them and creates $vitrify_python_root/.venv,"
+        fi
+        echo "  or set VITRIFY_PYTHON to a Python that has ${modules// /, }."
       } >&2
       exit 1
     fi
