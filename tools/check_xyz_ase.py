@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
+# Started by the launcher tools/check_xyz_ase, which picks the Python interpreter (tools/lib/python.sh).
 """Checks that ASE reads vitrify snapshots (docs/OUTPUTS.md, docs/PHYSICS.md "Configuration files").
 
-Usage: tools/check_xyz_ase.py SNAPSHOT.xyz [...]
+Usage: tools/check_xyz_ase SNAPSHOT.xyz [...]
 
 For each file: ase.io.read must succeed; the species column holds element symbols, the
 type_name column vitrify's particle type names, vel the velocities, and the comment line's
@@ -12,7 +12,8 @@ import sys
 try:
     import ase.io
 except ImportError:
-    print("check_xyz_ase: ASE is not installed (pip install ase)", file=sys.stderr)
+    print(f"check_xyz_ase: ASE is not installed in {sys.executable} (Debian: python3-ase; or set "
+          "VITRIFY_PYTHON to a Python that has ase)", file=sys.stderr)
     sys.exit(2)
 
 

@@ -2,7 +2,7 @@
 """Converts a vitrify H5MD trajectory (trajectory/replica_NNN.h5) to GSD, which OVITO and
 HOOMD-blue read.
 
-Usage: tools/h5md_to_gsd.py TRAJECTORY.h5 [OUT.gsd]   (default: the same name with .gsd)
+Usage: tools/h5md_to_gsd TRAJECTORY.h5 [OUT.gsd]   (default: the same name with .gsd)
 
 Every frame becomes a GSD frame: configuration.step, configuration.box (Lx, Ly, Lz, 0, 0, 0;
 Lz = 1 in 2D, with configuration.dimensions = 2), particles.position (shifted into GSD's

@@ -217,7 +217,7 @@ TEST(CliMessages, EvalOfASnapshotUsesItsModelAndVelocities) {
 }
 
 // Snapshots are read by ASE (when a Python with ase is installed; skipped otherwise):
-// tools/check_xyz_ase.py reads a binary3d and a hump2d snapshot.
+// tools/check_xyz_ase reads a binary3d and a hump2d snapshot.
 TEST(CliMessages, SnapshotsAreReadableByAse) {
   std::string python;
   std::vector<std::string> candidates;
@@ -234,8 +234,8 @@ TEST(CliMessages, SnapshotsAreReadableByAse) {
     const std::string config = write_tiny_config(dir + "/" + model, model);
     Cmd c = run_cli("run " + config + " -o " + dir + "/" + model + "/out -q");
     ASSERT_EQ(c.code, 0) << c.output;
-    c = run_shell(python + " " + kSource + "/tools/check_xyz_ase.py " + dir + "/" + model +
-                  "/out/snapshots/replica_000.xyz");
+    c = run_shell("VITRIFY_PYTHON=" + python + " " + kSource + "/tools/check_xyz_ase " + dir + "/" +
+                  model + "/out/snapshots/replica_000.xyz");
     EXPECT_EQ(c.code, 0) << model << ": " << c.output;
   }
   fs::remove_all(dir);
@@ -325,6 +325,7 @@ TEST(CliMessages, InstallPutsEverythingUnderThePrefix) {
   ASSERT_EQ(r.code, 0) << r.output;
   for (const char* f :
        {"bin/vitrify", "share/vitrify/inputs/default.json", "share/vitrify/tools/report",
+        "share/vitrify/tools/report.py", "share/vitrify/tools/lib/python.sh",
         "share/vitrify/tools/setup", "share/doc/vitrify/README.md", "share/doc/vitrify/CONFIG.md",
         "share/doc/vitrify/OUTPUTS.md"})
     EXPECT_TRUE(fs::exists(prefix + "/" + f)) << f << "\n" << r.output;

@@ -16,14 +16,16 @@ using vitrify::test_util::read_file;
 
 namespace {
 
-// Runs tools/NAME --quick into a fresh directory; returns it ("" when Python is missing).
+// Runs tools/NAME --quick into a fresh directory, as a user would (the launcher, with
+// VITRIFY_PYTHON naming the Python found); returns it ("" when Python is missing).
 std::string run_quick(const std::string& tool) {
   const std::string python = vitrify::test_util::find_python();
   if (python.empty()) return "";
   const std::string dir = vitrify::test_util::fresh_temp_dir("vitrify_tool", tool);
-  const auto c =
-      vitrify::test_util::run_shell(python + " " + VITRIFY_SOURCE_DIR_FOR_TESTS + "/tools/" + tool +
-                                    " --quick --vitrify " + VITRIFY_BINARY + " --out " + dir);
+  const auto c = vitrify::test_util::run_shell("VITRIFY_PYTHON=" + python + " " +
+                                               VITRIFY_SOURCE_DIR_FOR_TESTS + "/tools/" + tool +
+                                               " --quick --vitrify " + VITRIFY_BINARY +
+                                               " --out " + dir);
   EXPECT_EQ(c.code, 0) << c.output;
   return dir;
 }

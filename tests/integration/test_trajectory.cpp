@@ -1,6 +1,6 @@
 // H5MD trajectories (trajectory_interval): frames written during production, read back with the
 // HDF5 reader (positions equal to the final snapshot within float), exactly the same after an
-// interruption and resume, readable by h5py, and converted to GSD (tools/h5md_to_gsd.py).
+// interruption and resume, readable by h5py, and converted to GSD (tools/h5md_to_gsd).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -138,7 +138,8 @@ for k, fr in enumerate(t):
     assert list(fr.particles.types) == ["S", "L"], fr.particles.types
 print("ok")
 )";
-  Cmd c = run_shell(py + " " + kSource + "/tools/h5md_to_gsd.py " + h5 + " " + dir + "/t.gsd");
+  Cmd c = run_shell("VITRIFY_PYTHON=" + py + " " + kSource + "/tools/h5md_to_gsd " + h5 + " " +
+                    dir + "/t.gsd");
   ASSERT_EQ(c.code, 0) << c.output;
   Cmd v = run_shell(py + " " + check + " " + h5 + " " + dir + "/t.gsd");
   EXPECT_EQ(v.code, 0) << v.output;
