@@ -82,6 +82,12 @@ struct ScanOptions {
   // Stop (checkpoint, then ScanInterrupted) at the first block boundary at or after this
   // step of the scan; 0 = never. For tests and job-length limits.
   long stop_after_step = 0;
+  // Relative limits for job chains (`vitrify run --run-steps/--run-seconds`): stop as above at
+  // the first block boundary at or after run_steps steps beyond the step where this run started
+  // or resumed, or once run_seconds of wall-clock time have passed since run_scan was called
+  // (0 = no limit). With several limits the first one reached stops the run.
+  long run_steps = 0;
+  double run_seconds = 0;
   // Test hook for the failure handling: at the first block boundary at or after step
   // inject_nan_step, the velocities of replica inject_nan_replica (scan-wide index; -1 = off)
   // become NaN, so that the replica's observables are non-finite from its next step on.
