@@ -20,11 +20,16 @@
 #include "vitrify/analysis/statmech.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/memory.hpp"
 #include "vitrify/engine/processes.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
 #include "vitrify/io/config.hpp"
 #include "vitrify/models/model_info.hpp"
+
+#ifdef VITRIFY_HAVE_CUDA
+#include "vitrify/engine/cuda_backend.hpp"
+#endif
 
 namespace {
 
@@ -113,6 +118,25 @@ void log_to_file(const std::string& dir, bool fresh) {
   std::filesystem::create_directories(dir);
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/vitrify.log", fresh);
   spdlog::default_logger()->sinks().push_back(file);
+}
+
+// Refuses (InputError, on every process) a run that does not fit in the memory of this machine
+// or its GPU (docs/CONFIG.md, "Memory"), before anything is allocated or created.
+void require_memory_everywhere(const vitrify::RunConfig& c, const vitrify::Processes& procs) {
+  const std::string backend = vitrify::resolved_backend(c.backend);
+#ifdef VITRIFY_HAVE_CUDA
+  // Each process asks its own GPU (the one the run will use).
+  if (procs.size() > 1 && backend == "cuda") vitrify::select_cuda_device(procs.local_rank());
+#endif
+  std::string refusal;
+  try {
+    vitrify::require_memory(vitrify::estimate_memory(c, backend, procs.size()));
+  } catch (const vitrify::InputError& e) {
+    refusal = e.what();
+  }
+  if (procs.any(refusal.empty() ? 0u : 1u) == 0) return;
+  throw vitrify::InputError(
+      refusal.empty() ? "another process of the run does not have the memory it needs" : refusal);
 }
 
 }  // namespace
@@ -288,6 +312,7 @@ int main(int argc, char** argv) {
         // Nothing is created for a run that cannot start: the backend is checked before the
         // output directory (and its log file) exists.
         vitrify::require_backend_available(c.backend);
+        require_memory_everywhere(c, procs);
         if (procs.root()) log_to_file(c.output_dir, force);
         vitrify::run_scan(c, so);
       } catch (...) {
@@ -367,6 +392,11 @@ int main(int argc, char** argv) {
     } else if (*validate) {
       const vitrify::RunConfig c = load(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";
+      const vitrify::MemoryEstimate need =
+          vitrify::estimate_memory(c, vitrify::resolved_backend(c.backend));
+      for (const std::string& line : vitrify::describe_memory(need))
+        std::cerr << validate_path << ": " << line << "\n";
+      vitrify::require_memory(need);
       std::cerr << validate_path << ": valid (" << c.n_replicas() << " replicas of "
                 << c.n_particles << " particles)\n";
     } else if (*eval) {

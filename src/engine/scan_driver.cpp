@@ -633,12 +633,12 @@ void ScanDriver::write_outputs(const RunCheckpoint& final_state) {
 
 void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
   if (processes_ == 1) {
-    sampler_->finish(c_.output_dir, dropped_);
+    sampler_->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   } else {
     std::unique_ptr<ProductionSampler> all =
         opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
     all->load_state(sampler_state);
-    all->finish(c_.output_dir, dropped_);
+    all->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   }
 }
 
