@@ -132,7 +132,7 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
   // A checkpoint being written or read: the saved batch (state and list-build positions) twice
   // (the state and its encoding), the measurement state five times (its JSON form, whose
   // numbers take 16 bytes in arrays grown by doubling, and the encoding). Measured: a hump2d run
-  // of 2 x 4096 particles with 23 MiB of ISF state peaked at 182 MiB resident, estimated 175.
+  // of 2 x 4096 particles with 23 MiB of ISF state peaked at 182 MiB resident, estimated 174.
   const Bytes saved = particles * (kStateBytesPerParticle + 3 * sizeof(real));
   e.host_parts.push_back({"checkpoint", 2 * saved + 5 * (isf + blocks)});
   e.host_parts.push_back({"program", Bytes(32) << 20});
