@@ -47,6 +47,14 @@ void require_cuda_memory(std::size_t bytes, const std::string& what) {
   CudaExec::require_free_memory(bytes, what);
 }
 
+bool cuda_memory_info(std::size_t* free_bytes, std::size_t* total_bytes) {
+  if (cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
 int select_cuda_device(int local_rank) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {

@@ -13,6 +13,7 @@
 
 #include "statmech_steps.hpp"
 #include "vitrify/analysis/statmech_input.hpp"
+#include "vitrify/core/build_info.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/models/model_info.hpp"
 
@@ -396,6 +397,30 @@ AnalyzeOptions parse_analyze_options(const json& j) {
   return o;
 }
 
+namespace {
+
+// The provenance of an analysis (docs/OUTPUTS.md): this program's version and revision, and
+// what the measurements' own provenance says about the run (null where the file has none).
+json analysis_provenance(const json& document) {
+  const json none;
+  const json& run = document.contains("provenance") && document.at("provenance").is_object()
+                        ? document.at("provenance")
+                        : none;
+  auto from_run = [&](const char* key) {
+    return run.is_object() && run.contains(key) ? run.at(key) : json(nullptr);
+  };
+  return {{"vitrify_version", vitrify_version()},
+          {"git_commit", vitrify_git_commit()},
+          {"measurements_vitrify_version", from_run("vitrify_version")},
+          {"measurements_git_commit", from_run("git_commit")},
+          {"backend", from_run("backend")},
+          {"device", from_run("device")},
+          {"seed", from_run("seed")},
+          {"threads", from_run("threads")}};
+}
+
+}  // namespace
+
 json analyze(const json& document, const AnalyzeOptions& opt) {
   check_options(opt);
   const Measurements m = parse_measurements(document, opt.concentration_tolerance);
@@ -403,7 +428,9 @@ json analyze(const json& document, const AnalyzeOptions& opt) {
   const steps::GroupSetup setup = steps::set_up_groups(m, opt, sel);
   const steps::Fits fits = steps::run_fits(m, opt, sel, setup);
   const steps::Derived derived = steps::derive(m, opt, sel, setup, fits);
-  return steps::analysis_json(m, opt, sel, setup, fits, derived);
+  json out = steps::analysis_json(m, opt, sel, setup, fits, derived);
+  out["provenance"] = analysis_provenance(document);
+  return out;
 }
 
 }  // namespace vitrify::analysis

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -20,11 +21,16 @@
 #include "vitrify/analysis/summary.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
+#include "vitrify/engine/memory.hpp"
 #include "vitrify/engine/processes.hpp"
 #include "vitrify/engine/scan.hpp"
 #include "vitrify/engine/tools.hpp"
 #include "vitrify/io/config.hpp"
 #include "vitrify/models/model_info.hpp"
+
+#ifdef VITRIFY_HAVE_CUDA
+#include "vitrify/engine/cuda_backend.hpp"
+#endif
 
 namespace {
 
@@ -107,9 +113,11 @@ int report_failure(const std::exception_ptr& error, bool quiet) {
   }
 }
 
-void log_to_file(const std::string& dir) {
+// Appends the log to DIR/vitrify.log (a resumed run continues it); `fresh` empties it first
+// (--force: the log of an earlier run goes with its other outputs).
+void log_to_file(const std::string& dir, bool fresh) {
   std::filesystem::create_directories(dir);
-  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/vitrify.log", false);
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/vitrify.log", fresh);
   spdlog::default_logger()->sinks().push_back(file);
 }
 
@@ -161,6 +169,25 @@ void run_summary(const vitrify::RunConfig& c, const vitrify::ScanReport& report,
                vitrify::analysis::performance_line(perf), dir, true, !quiet);
 }
 
+// Refuses (InputError, on every process) a run that does not fit in the memory of this machine
+// or its GPU (docs/CONFIG.md, "Memory"), before anything is allocated or created.
+void require_memory_everywhere(const vitrify::RunConfig& c, const vitrify::Processes& procs) {
+  const std::string backend = vitrify::resolved_backend(c.backend);
+#ifdef VITRIFY_HAVE_CUDA
+  // Each process asks its own GPU (the one the run will use).
+  if (procs.size() > 1 && backend == "cuda") vitrify::select_cuda_device(procs.local_rank());
+#endif
+  std::string refusal;
+  try {
+    vitrify::require_memory(vitrify::estimate_memory(c, backend, procs.size()));
+  } catch (const vitrify::InputError& e) {
+    refusal = e.what();
+  }
+  if (procs.any(refusal.empty() ? 0u : 1u) == 0) return;
+  throw vitrify::InputError(
+      refusal.empty() ? "another process of the run does not have the memory it needs" : refusal);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,7 +201,8 @@ int main(int argc, char** argv) {
 
   std::string config_path, output_dir, backend;
   int threads = 0;
-  long stop_after_step = 0;
+  long stop_after_step = 0, run_steps = 0;
+  double run_seconds = 0;
   std::vector<long> inject_nan;
   bool quiet = false, no_analyze = false, force = false;
   auto* run = app.add_subcommand("run",
@@ -190,6 +218,14 @@ int main(int argc, char** argv) {
   run->add_option("--stop-after-step", stop_after_step,
                   "checkpoint and exit with code 4 at the first block boundary at or after this "
                   "step of the scan (rerun to resume)");
+  auto* o_run_steps = run->add_option(
+      "--run-steps", run_steps,
+      "checkpoint and exit with code 4 at the first block boundary at or after this "
+      "many steps beyond where this run starts or resumes (job chains)");
+  auto* o_run_seconds =
+      run->add_option("--run-seconds", run_seconds,
+                      "checkpoint and exit with code 4 at the first block boundary after this many "
+                      "seconds of wall-clock time (job chains)");
   // Test hook (hidden): replica R's velocities become NaN at step S (ScanOptions).
   run->add_option("--inject-nan", inject_nan, "REPLICA STEP")->expected(2)->group("");
 
@@ -304,6 +340,10 @@ int main(int argc, char** argv) {
         check_threads(c.threads, "threads");
       if (no_analyze) c.analyze = false;
       if (stop_after_step < 0) throw vitrify::InputError("--stop-after-step must be >= 0");
+      if (o_run_steps->count() && run_steps < 1)
+        throw vitrify::InputError("--run-steps must be >= 1");
+      if (o_run_seconds->count() && !(run_seconds > 0 && std::isfinite(run_seconds)))
+        throw vitrify::InputError("--run-seconds must be a number > 0");
       // Under an MPI launcher: one of several processes (docs/RUNNING.md). Process 0 logs and
       // reports errors (every process leaves run_scan with the same one); the others only
       // print their own warnings.
@@ -319,6 +359,8 @@ int main(int argc, char** argv) {
       so.progress = !quiet;
       so.force = force;
       so.stop_after_step = stop_after_step;
+      so.run_steps = run_steps;
+      so.run_seconds = run_seconds;
       if (inject_nan.size() == 2) {
         so.inject_nan_replica = static_cast<int>(inject_nan[0]);
         so.inject_nan_step = inject_nan[1];
@@ -327,7 +369,8 @@ int main(int argc, char** argv) {
         // Nothing is created for a run that cannot start: the backend is checked before the
         // output directory (and its log file) exists.
         vitrify::require_backend_available(c.backend);
-        if (procs.root()) log_to_file(c.output_dir);
+        require_memory_everywhere(c, procs);
+        if (procs.root()) log_to_file(c.output_dir, force);
         const vitrify::ScanReport report = vitrify::run_scan(c, so);
         if (procs.root()) run_summary(c, report, quiet);
       } catch (...) {
@@ -410,6 +453,11 @@ int main(int argc, char** argv) {
     } else if (*validate) {
       const vitrify::RunConfig c = load(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";
+      const vitrify::MemoryEstimate need =
+          vitrify::estimate_memory(c, vitrify::resolved_backend(c.backend));
+      for (const std::string& line : vitrify::describe_memory(need))
+        std::cerr << validate_path << ": " << line << "\n";
+      vitrify::require_memory(need);
       std::cerr << validate_path << ": valid (" << c.n_replicas() << " replicas of "
                 << c.n_particles << " particles)\n";
     } else if (*eval) {

@@ -283,8 +283,10 @@ class StandardSampler final : public ProductionSampler {
     }
   }
 
-  void finish(const std::string& dir, const std::vector<DroppedReplica>& dropped) override {
+  void finish(const std::string& dir, const std::vector<DroppedReplica>& dropped,
+              const json& provenance) override {
     json j = build_measurements();
+    j["provenance"] = provenance;
     json d = json::array();
     for (const auto& r : dropped) d.push_back(r.to_json());
     j["dropped_replicas"] = d;

@@ -1,14 +1,31 @@
 #include "vitrify/engine/scan.hpp"
 
+#include <omp.h>
+
 #include <numeric>
 
 #include "src/engine/scan_driver.hpp"
+#include "vitrify/core/build_info.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/ensemble.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/models/model_info.hpp"
 
 namespace vitrify {
+
+nlohmann::json run_provenance(const RunConfig& c, const Engine& engine) {
+  const int threads = omp_get_max_threads();
+  const std::string backend = engine.backend_name();
+  const std::string device =
+      backend == "cpu" ? "cpu, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads")
+                       : engine.device_name();
+  return {{"vitrify_version", vitrify_version()},
+          {"git_commit", vitrify_git_commit()},
+          {"backend", backend},
+          {"device", device},
+          {"seed", c.seed},
+          {"threads", threads}};
+}
 
 EngineSettings engine_settings(const RunConfig& c) {
   EngineSettings s;

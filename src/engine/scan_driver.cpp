@@ -18,6 +18,7 @@
 #include "vitrify/core/observables.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/io/output.hpp"
+#include "vitrify/io/run_files.hpp"
 #include "vitrify/io/xyz.hpp"
 
 #ifdef VITRIFY_HAVE_CUDA
@@ -80,13 +81,19 @@ void ScanDriver::start_run() {
   // resume, if any.
   together(procs_, [&] {
     if (!procs_.root()) return;
+    // --force starts over: every output of an earlier run goes (its checkpoints included),
+    // so that none of its files (e.g. the snapshot of a replica this run does not have) stays.
+    const std::vector<std::string> removed =
+        opt_.force ? remove_run_outputs(c_.output_dir, false) : std::vector<std::string>{};
     start_run_directory();
-    // A checkpoint in the output directory: resume it (same configuration), or refuse to
-    // overwrite a finished run; --force starts over.
     if (opt_.force) {
-      remove_checkpoints(c_.output_dir);
+      if (!removed.empty())
+        spdlog::info("--force: removed {} file{} of an earlier run from {}", removed.size(),
+                     removed.size() == 1 ? "" : "s", c_.output_dir);
       return;
     }
+    // A checkpoint in the output directory: resume it (same configuration), or refuse to
+    // overwrite a finished run.
     load_checkpoint();
   });
 
@@ -139,7 +146,16 @@ void ScanDriver::start_run_directory() const {
 
 void ScanDriver::load_checkpoint() {
   resume_ = load_latest_checkpoint(c_.output_dir, &resume_path_);
-  if (resume_) check_checkpoint();
+  if (resume_) {
+    check_checkpoint();
+  } else if (fs::exists(c_.output_dir + "/measurements.json")) {
+    // A finished scan removes its checkpoints (unless keep_checkpoints): its measurements
+    // without a checkpoint to resume mark it finished.
+    throw InputError(c_.output_dir +
+                     " holds a finished run (measurements.json exists and there is no "
+                     "checkpoint to resume); use --force to run it again (this removes the "
+                     "outputs of the earlier run)");
+  }
 }
 
 // InputError unless the checkpoint to resume belongs to this configuration and is unfinished.
@@ -274,8 +290,7 @@ void ScanDriver::open_outputs() {
   });
   sampler_ = opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
 
-  const long total = c_.melt_steps + c_.cool_steps + c_.equilibration_steps + c_.production_steps;
-  progress_.emplace(total, static_cast<long>(alive_.size()) * c_.n_particles,
+  progress_.emplace(total_steps(), static_cast<long>(alive_.size()) * c_.n_particles,
                     opt_.progress && procs_.root(), c_.progress_interval, step_);
 
   if (!start_.resumed) {
@@ -287,6 +302,11 @@ void ScanDriver::open_outputs() {
 }
 
 void ScanDriver::start_checkpoint_clock() {
+  stop_at_step_ = opt_.stop_after_step;
+  if (opt_.run_steps > 0) {
+    const long relative = step_ + opt_.run_steps;
+    stop_at_step_ = stop_at_step_ > 0 ? std::min(stop_at_step_, relative) : relative;
+  }
   next_checkpoint_ = c_.checkpoint_interval > 0
                          ? (step_ / c_.checkpoint_interval + 1) * c_.checkpoint_interval
                          : 0;
@@ -295,6 +315,10 @@ void ScanDriver::start_checkpoint_clock() {
 }
 
 // ---- stages --------------------------------------------------------------------------------
+
+long ScanDriver::total_steps() const {
+  return c_.melt_steps + c_.cool_steps + c_.equilibration_steps + c_.production_steps;
+}
 
 void ScanDriver::run_stages() {
   for (int si = start_.stage; si < static_cast<int>(stages_.size()); ++si) {
@@ -386,14 +410,25 @@ BlockRequests ScanDriver::block_requests() const {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_time_)
               .count() >= c_.checkpoint_wall_seconds)
     flags |= kWallClockDue;
+  if (opt_.run_seconds > 0 &&
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started_).count() >=
+          opt_.run_seconds)
+    flags |= kRunTimeUp;
   flags = procs_.any(flags);
   BlockRequests r;
-  r.stop = (flags & (kSigint | kSigterm)) != 0 ||
-           (opt_.stop_after_step > 0 && step_ >= opt_.stop_after_step);
+  // A step or time limit reached at the last step of the scan lets it finish (nothing would be
+  // left for a next run but the outputs); a signal stops it in any case.
+  const bool last_step = step_ >= total_steps();
+  r.stop =
+      (flags & (kSigint | kSigterm)) != 0 ||
+      (!last_step && ((flags & kRunTimeUp) != 0 || (stop_at_step_ > 0 && step_ >= stop_at_step_)));
   const bool due =
       (c_.checkpoint_interval > 0 && step_ >= next_checkpoint_) || (flags & kWallClockDue) != 0;
   r.checkpoint = r.stop || due;
-  r.why = (flags & kSigint) ? "SIGINT" : (flags & kSigterm) ? "SIGTERM" : "the step limit";
+  r.why = (flags & kSigint)      ? "SIGINT"
+          : (flags & kSigterm)   ? "SIGTERM"
+          : (flags & kRunTimeUp) ? "the wall-time limit"
+                                 : "the step limit";
   return r;
 }
 
@@ -667,8 +702,9 @@ void ScanDriver::finish() {
   together(procs_, [&] {
     if (procs_.root()) write_outputs(final_state);
   });
-  // The final checkpoint marks the run finished (a later `vitrify run` of it needs --force).
-  if (checkpoints_on_) {
+  // The scan is complete: its checkpoints go, unless keep_checkpoints asks for the final one,
+  // marked finished (a later `vitrify run` of the directory needs --force either way).
+  if (checkpoints_on_ && c_.keep_checkpoints) {
     write_gathered(final_state, kProduction, c_.production_steps, true);
   } else {
     together(procs_, [&] {
@@ -686,12 +722,12 @@ void ScanDriver::write_outputs(const RunCheckpoint& final_state) {
 
 void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
   if (processes_ == 1) {
-    sampler_->finish(c_.output_dir, dropped_);
+    sampler_->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   } else {
     std::unique_ptr<ProductionSampler> all =
         opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
     all->load_state(sampler_state);
-    all->finish(c_.output_dir, dropped_);
+    all->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   }
 }
 

@@ -91,6 +91,7 @@ class ScanDriver {
   void start_checkpoint_clock();
 
   // ---- stages
+  long total_steps() const;  // steps of the whole scan
   void run_stages();
   void begin_production();
   void restore_sampler();
@@ -165,6 +166,11 @@ class ScanDriver {
   SanityChecks sanity_;  // the physical checks (same state on every process)
   bool sampling_ = false;
   bool injected_ = false;  // ScanOptions::inject_nan_replica has been applied
+
+  // The step at or after which this run stops (ScanOptions::stop_after_step, run_steps; 0: no
+  // step limit) and when it started (ScanOptions::run_seconds).
+  long stop_at_step_ = 0;
+  std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
 
   long next_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_time_;

@@ -167,7 +167,8 @@ namespace {
 bool may_change_on_resume(const std::string& key) {
   return key == "threads" || key == "backend" || key == "progress_interval" ||
          key == "checkpoint_interval" || key == "checkpoint_wall_seconds" || key == "analyze" ||
-         key == "output_dir" || key == "on_failure" || key == "comment";
+         key == "output_dir" || key == "on_failure" || key == "comment" ||
+         key == "keep_checkpoints";
 }
 
 // Keys added after checkpoints were first written, with the value that older runs used: a

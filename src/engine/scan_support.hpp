@@ -111,6 +111,6 @@ nlohmann::json select_sampler_state(const nlohmann::json& state, const std::vect
 nlohmann::json join_sampler_states(const std::vector<nlohmann::json>& states);
 
 // Stop and checkpoint requests, OR-ed over the processes at every block boundary.
-enum BlockFlags : std::uint32_t { kSigint = 1, kSigterm = 2, kWallClockDue = 4 };
+enum BlockFlags : std::uint32_t { kSigint = 1, kSigterm = 2, kWallClockDue = 4, kRunTimeUp = 8 };
 
 }  // namespace vitrify::scan_detail

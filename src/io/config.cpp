@@ -117,6 +117,7 @@ const std::vector<std::string>& known_keys() {
                                                 "checkpoint_interval",
                                                 "checkpoint_wall_seconds",
                                                 "on_failure",
+                                                "keep_checkpoints",
                                                 "comment"};
   return keys;
 }
@@ -368,6 +369,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
   if (c.checkpoint_wall_seconds < 0) in.fail("checkpoint_wall_seconds", "must be >= 0 (0 = off)");
   c.on_failure = in.string("on_failure", "stop");
   in.one_of("on_failure", c.on_failure, {"stop", "drop"});
+  c.keep_checkpoints = in.boolean("keep_checkpoints", false);
   if (in.has("comment") && !j.at("comment").is_string()) in.fail("comment", "must be a string");
 
   // The initial lattice must hold N particles without overlap, and the box must be at least
@@ -441,6 +443,7 @@ json to_json(const RunConfig& c) {
   j["checkpoint_interval"] = c.checkpoint_interval;
   j["checkpoint_wall_seconds"] = c.checkpoint_wall_seconds;
   j["on_failure"] = c.on_failure;
+  j["keep_checkpoints"] = c.keep_checkpoints;
   return j;
 }
 

@@ -18,6 +18,9 @@ std::unique_ptr<Engine> make_cuda_engine(const std::string& model, const EngineS
 // more than the current device has free are requested; SimulationError when no device answers.
 void require_cuda_memory(std::size_t bytes, const std::string& what);
 
+// Free and total memory of the current device (cudaMemGetInfo); false when no device answers.
+bool cuda_memory_info(std::size_t* free_bytes, std::size_t* total_bytes);
+
 // Makes device (local_rank mod the number of devices) current for this process, so that the
 // processes of a multi-process run on one node use different GPUs while there are enough (or
 // the single device that CUDA_VISIBLE_DEVICES leaves each of them). Call it before anything

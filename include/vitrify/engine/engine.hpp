@@ -2,6 +2,7 @@
 // The backend interface: a replica batch that can be stepped, read and written. One
 // implementation per execution policy (CPU now, CUDA later), all built from the same
 // kernel bodies through ReplicaEngine<Exec, Model>.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,6 +74,13 @@ class Engine {
   // Neighbour list of one particle (global indices), for tests and diagnostics.
   virtual std::vector<int> neighbors_of(long gid) = 0;
   virtual NeighborStats neighbor_stats() = 0;
+  // Bytes of the arrays set_state() would allocate for `replicas` replicas of `n` particles in
+  // cubic (square) boxes of edge `box_edge` (sigma), by the same sizing rules; for policies
+  // whose memory is not host memory, with the block-start copies and the growth margin of the
+  // device-memory check. Allocates nothing. 0 when the engine cannot tell.
+  virtual std::size_t batch_bytes(int /*replicas*/, int /*n*/, double /*box_edge*/) const {
+    return 0;
+  }
   // Exports the full state of the batch (for checkpoints).
   virtual void save_state(EngineCheckpoint&) {
     throw SimulationError("the " + backend_name() + " backend cannot save its state");

@@ -141,6 +141,17 @@ class ReplicaEngine final : public Engine {
     }
   }
 
+  std::size_t batch_bytes(int replicas, int n, double box_edge) const override {
+    ReplicaEngine probe(model_name_, settings_);  // holds no memory until set_state
+    probe.R_ = replicas;
+    probe.N_ = n;
+    probe.chunks_ = (n + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
+    const double volume = std::pow(box_edge, Model::dimension);
+    probe.plan_cell_capacity(box_edge, volume);
+    probe.plan_neighbor_capacity(volume);
+    return probe.array_bytes();
+  }
+
   void observables(std::vector<double>& out) override { Exec::download(out, obs_); }
 
   void species_neighbor_counts(std::vector<int>& out) override {
@@ -361,17 +372,24 @@ class ReplicaEngine final : public Engine {
   // Device memory of the whole batch from the capacities the sizing rules below chose: every
   // array of the table, plus the block-start copies; refused up front when it does not fit.
   void require_device_memory() {
-    std::size_t bytes = 0;
-    for_each_array([&](const auto& use, auto&) {
-      using T = typename std::decay_t<decltype(use)>::value_type;
-      const std::size_t copies = (use.roles & kRoleBlock) ? 2 : 1;
-      bytes += copies * use.size * sizeof(T);
-    });
-    bytes += bytes / 20 + (std::size_t(64) << 20);  // capacity growth, allocation granularity
+    const std::size_t bytes = array_bytes();
     const std::size_t extra = bytes > device_bytes_ ? bytes - device_bytes_ : 0;
     Exec::require_free_memory(extra, "a batch of " + std::to_string(R_) + " replicas of " +
                                          std::to_string(N_) + " " + model_name_ + " particles");
     device_bytes_ = bytes;
+  }
+
+  // Bytes of every array of the table at the current sizes; device memory: with the
+  // block-start copies, 5 % for capacity growth and 64 MiB for the allocation granularity.
+  std::size_t array_bytes() {
+    std::size_t bytes = 0;
+    for_each_array([&](const auto& use, auto&) {
+      using T = typename std::decay_t<decltype(use)>::value_type;
+      const std::size_t copies = (!Exec::host_memory && (use.roles & kRoleBlock)) ? 2 : 1;
+      bytes += copies * use.size * sizeof(T);
+    });
+    if constexpr (!Exec::host_memory) bytes += bytes / 20 + (std::size_t(64) << 20);
+    return bytes;
   }
 
   // Uploads a BatchState array, or zeros when the state leaves it empty (z and vz in 2D,
@@ -396,7 +414,6 @@ class ReplicaEngine final : public Engine {
   }
 
   void plan_cells(const BatchState& s) {
-    const real cmin = list_radius() / real(kernels::kCellReach);
     double max_len = 0, min_vol = 1e300;
     for (int r = 0; r < R_; ++r) {
       double vol = 1;
@@ -406,6 +423,12 @@ class ReplicaEngine final : public Engine {
       }
       min_vol = std::min(min_vol, vol);
     }
+    plan_cell_capacity(max_len, min_vol);
+  }
+
+  // max_len: the longest box edge of the batch; min_vol: the smallest box volume.
+  void plan_cell_capacity(double max_len, double min_vol) {
+    const real cmin = list_radius() / real(kernels::kCellReach);
     cell_dims_cap_ = std::max(1, static_cast<int>(1.3 * max_len / cmin));
     max_cells_ = 1;
     for (int a = 0; a < Model::dimension; ++a) max_cells_ *= cell_dims_cap_;
@@ -421,6 +444,11 @@ class ReplicaEngine final : public Engine {
       for (int a = 0; a < Model::dimension; ++a) vol *= s.box[3 * r + a];
       min_vol = std::min(min_vol, vol);
     }
+    plan_neighbor_capacity(min_vol);
+  }
+
+  // min_vol: the smallest box volume of the batch (the densest replica).
+  void plan_neighbor_capacity(double min_vol) {
     const double density = N_ / min_vol;
     const double rl = list_radius();
     const double sphere = Model::dimension == 3 ? 4.0 / 3.0 * M_PI * rl * rl * rl : M_PI * rl * rl;

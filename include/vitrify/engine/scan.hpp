@@ -45,9 +45,9 @@ class ProductionSampler {
   // samples enter no result.
   virtual void drop(int b) = 0;
   // Called once after production, on process 0: writes the sampler's outputs into the run
-  // directory, `dropped` included.
-  virtual void finish(const std::string& output_dir,
-                      const std::vector<DroppedReplica>& dropped) = 0;
+  // directory, `dropped` and the run's `provenance` (run_provenance) included.
+  virtual void finish(const std::string& output_dir, const std::vector<DroppedReplica>& dropped,
+                      const nlohmann::json& provenance) = 0;
   // The accumulated state, exact, for checkpoints; null means the sampler cannot be resumed
   // (a checkpoint taken during its production then cannot be resumed either). Otherwise an
   // object whose array "replicas" holds one object per replica with its scan-wide index under
@@ -82,6 +82,12 @@ struct ScanOptions {
   // Stop (checkpoint, then ScanInterrupted) at the first block boundary at or after this
   // step of the scan; 0 = never. For tests and job-length limits.
   long stop_after_step = 0;
+  // Relative limits for job chains (`vitrify run --run-steps/--run-seconds`): stop as above at
+  // the first block boundary at or after run_steps steps beyond the step where this run started
+  // or resumed, or once run_seconds of wall-clock time have passed since run_scan was called
+  // (0 = no limit). With several limits the first one reached stops the run.
+  long run_steps = 0;
+  double run_seconds = 0;
   // Test hook for the failure handling: at the first block boundary at or after step
   // inject_nan_step, the velocities of replica inject_nan_replica (scan-wide index; -1 = off)
   // become NaN, so that the replica's observables are non-finite from its next step on.
@@ -111,6 +117,10 @@ BatchState initial_batch(const RunConfig& config);
 // The same for some of its replicas (scan-wide indices, in batch order): each replica is built
 // from its own seed, so it starts as in the whole batch.
 BatchState initial_batch(const RunConfig& config, const std::vector<int>& replicas);
+
+// The provenance object of a run's outputs (docs/OUTPUTS.md): vitrify version, git commit,
+// backend and device of `engine` ("cpu, N threads" on the CPU), the seed and the OpenMP threads.
+nlohmann::json run_provenance(const RunConfig& config, const Engine& engine);
 
 // EngineSettings from a configuration.
 EngineSettings engine_settings(const RunConfig& config);

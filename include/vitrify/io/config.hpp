@@ -46,6 +46,7 @@ struct RunConfig {
   long checkpoint_interval = 10000;      // steps between checkpoints (0 = off)
   double checkpoint_wall_seconds = 600;  // wall-clock seconds between checkpoints (0 = off)
   std::string on_failure = "stop";       // non-finite replica: "stop" the run or "drop" it
+  bool keep_checkpoints = false;         // keep the checkpoints of a finished scan
 
   int n_replicas() const { return static_cast<int>(temperatures.size()) * copies_per_temperature; }
   // Target temperature of replica r (replicas of one temperature are consecutive).

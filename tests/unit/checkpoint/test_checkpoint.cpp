@@ -145,7 +145,8 @@ TEST(Checkpoint, ResumeIsExactForBothModels) {
   for (const std::string model : {"hump2d", "binary3d"}) {
     const std::string ref = temp_dir(model + "_ref");
     run_lib(short_scan(model, ref));
-    ASSERT_TRUE(fs::exists(ref + "/checkpoint.bin"));
+    // A finished scan removes its checkpoints (keep_checkpoints false).
+    ASSERT_FALSE(fs::exists(ref + "/checkpoint.bin"));
     // Inside melt; cool then equilibrate (twice in a row); production; last block.
     const std::vector<std::vector<long>> plans =
         model == "hump2d" ? std::vector<std::vector<long>>{{250}, {600, 900}, {1150}, {1450}}
