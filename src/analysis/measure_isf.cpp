@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -260,9 +261,32 @@ void SelfIsfAccumulator::merge(const SelfIsfAccumulator& other) {
 }
 
 nlohmann::json SelfIsfAccumulator::to_json() const {
+  // Compact: a level l >= 1 keeps half of its frames also in level l - 1 (the newest p/m of its
+  // frames, numbers that are multiples of m^l, are among the last p multiples of m^(l-1)). Such a
+  // slot is stored as the index of the identical slot below ("same_as"), -1 otherwise; only the
+  // other slots' frames are written ("frames", in slot order). Exact: bitwise comparison.
+  const size_t frame_size = scratch_.size();
+  const int p = options_.points_per_level;
   nlohmann::json levels = nlohmann::json::array();
-  for (const Level& lv : levels_)
-    levels.push_back({{"n_stored", lv.n_stored}, {"newest", lv.newest}, {"frames", lv.frames}});
+  for (size_t l = 0; l < levels_.size(); ++l) {
+    const Level& lv = levels_[l];
+    std::vector<int> same_as(static_cast<size_t>(p), -1);
+    std::vector<double> own;
+    own.reserve(lv.frames.size());
+    for (int slot = 0; slot < p; ++slot) {
+      const double* f = lv.frames.data() + static_cast<size_t>(slot) * frame_size;
+      if (l > 0) {
+        const Level& below = levels_[l - 1];
+        for (int b = 0; b < p && same_as[static_cast<size_t>(slot)] < 0; ++b)
+          if (std::memcmp(f, below.frames.data() + static_cast<size_t>(b) * frame_size,
+                          frame_size * sizeof(double)) == 0)
+            same_as[static_cast<size_t>(slot)] = b;
+      }
+      if (same_as[static_cast<size_t>(slot)] < 0) own.insert(own.end(), f, f + frame_size);
+    }
+    levels.push_back(
+        {{"n_stored", lv.n_stored}, {"newest", lv.newest}, {"same_as", same_as}, {"frames", own}});
+  }
   return nlohmann::json{{"format", "vitrify-self-isf-accumulator"},
                         {"version", 1},
                         {"dimension", dim_},
@@ -301,7 +325,37 @@ SelfIsfAccumulator SelfIsfAccumulator::from_json(const nlohmann::json& state) {
     Level lv;
     lv.n_stored = jl.at("n_stored").get<int>();
     lv.newest = jl.at("newest").get<int>();
-    lv.frames = jl.at("frames").get<std::vector<double>>();
+    std::vector<double> own = jl.at("frames").get<std::vector<double>>();
+    if (jl.contains("same_as")) {  // compact form (see to_json)
+      const std::vector<int> same_as = jl.at("same_as").get<std::vector<int>>();
+      const bool refers_below =
+          std::any_of(same_as.begin(), same_as.end(), [](int b) { return b >= 0; });
+      if (same_as.size() != static_cast<size_t>(p) || (acc.levels_.empty() && refers_below))
+        throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");
+      lv.frames.assign(static_cast<size_t>(p) * frame_size, 0.0);
+      size_t next = 0;
+      for (int slot = 0; slot < p; ++slot) {
+        double* dst = lv.frames.data() + static_cast<size_t>(slot) * frame_size;
+        const int b = same_as[static_cast<size_t>(slot)];
+        if (b >= p)
+          throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");
+        if (b >= 0) {
+          const double* src =
+              acc.levels_.back().frames.data() + static_cast<size_t>(b) * frame_size;
+          std::copy(src, src + frame_size, dst);
+        } else {
+          if (next + frame_size > own.size())
+            throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");
+          std::copy(own.begin() + static_cast<long>(next),
+                    own.begin() + static_cast<long>(next + frame_size), dst);
+          next += frame_size;
+        }
+      }
+      if (next != own.size())
+        throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");
+    } else {  // states written before the compact form
+      lv.frames = std::move(own);
+    }
     if (lv.frames.size() != static_cast<size_t>(p) * frame_size || lv.n_stored < 0 ||
         lv.n_stored > p || lv.newest < -1 || lv.newest >= p)
       throw std::invalid_argument("SelfIsfAccumulator::from_json: inconsistent level buffer");

@@ -91,8 +91,10 @@ class SelfIsfAccumulator {
   long frames_added() const { return frames_added_; }
 
   // Exact, restorable state (settings, buffers, sums and counts). The position buffers make it
-  // large (p * dim * M doubles per level): for checkpoints prefer a binary encoding of this
-  // object (nlohmann::json::to_cbor / to_msgpack store doubles exactly).
+  // large (p * dim * M doubles per level); a frame that a level shares with the level below (half
+  // of every level above 0 once it has filled) is written once, as a reference. For checkpoints
+  // prefer a binary encoding of this object (nlohmann::json::to_cbor stores doubles exactly).
+  // from_json also reads states written without the references.
   nlohmann::json to_json() const;
   static SelfIsfAccumulator from_json(const nlohmann::json& state);
 

@@ -376,6 +376,64 @@ TEST(SelfIsf, JsonRoundTripIsExactAndContinues) {
   EXPECT_THROW(va::SelfIsfAccumulator::from_json(bad), std::invalid_argument);
 }
 
+// The state writes a frame that a level shares with the level below once: after 1000 frames
+// (p = 8, m = 2: 8 levels) it holds little more than half of the level frames; a state written
+// without the references (every frame in full) still restores the same accumulator.
+TEST(SelfIsf, CompactStateWritesSharedFramesOnce) {
+  const Trajectory tr = random_walk(20, 1000, 0.07, 22);
+  va::IsfOptions opt;
+  opt.points_per_level = 8;
+  va::SelfIsfAccumulator acc(3, 6.16, 20, 0.05, opt);
+  for (size_t f = 0; f < tr.frames.size(); ++f) acc.add_frame(tr.x(f), tr.y(f), tr.z(f));
+  const nlohmann::json state = acc.to_json();
+  const size_t frame = 3 * 20;
+  size_t stored = 0, full = 0;
+  const va::SelfIsfAccumulator restored = va::SelfIsfAccumulator::from_json(state);
+  const nlohmann::json again = restored.to_json();
+  EXPECT_EQ(again, state);
+  for (size_t l = 0; l < state["levels"].size(); ++l) {
+    stored += state["levels"][l]["frames"].size();
+    full += 8 * frame;
+  }
+  ASSERT_GE(state["levels"].size(), 7u);
+  EXPECT_LT(double(stored) / double(full), 0.6) << stored << " of " << full;
+  // The same state in the older, expanded form: every level's frames in full.
+  nlohmann::json old = state;
+  {
+    // Rebuild each level's full buffer from the compact form.
+    std::vector<std::vector<double>> levels;
+    for (size_t l = 0; l < state["levels"].size(); ++l) {
+      const auto same = state["levels"][l]["same_as"].get<std::vector<int>>();
+      const auto own = state["levels"][l]["frames"].get<std::vector<double>>();
+      std::vector<double> buf(8 * frame);
+      size_t next = 0;
+      for (int slot = 0; slot < 8; ++slot) {
+        const double* src = same[slot] >= 0 ? levels[l - 1].data() + same[slot] * frame
+                                            : own.data() + (next++) * frame;
+        std::copy(src, src + frame, buf.begin() + slot * frame);
+      }
+      levels.push_back(buf);
+      old["levels"][l].erase("same_as");
+      old["levels"][l]["frames"] = buf;
+    }
+  }
+  va::SelfIsfAccumulator from_old = va::SelfIsfAccumulator::from_json(old);
+  va::SelfIsfAccumulator from_new = va::SelfIsfAccumulator::from_json(state);
+  EXPECT_EQ(from_old.to_json(), state);
+  const Trajectory more = random_walk(20, 300, 0.07, 23);
+  for (size_t f = 0; f < more.frames.size(); ++f) {
+    acc.add_frame(more.x(f), more.y(f), more.z(f));
+    from_old.add_frame(more.x(f), more.y(f), more.z(f));
+    from_new.add_frame(more.x(f), more.y(f), more.z(f));
+  }
+  EXPECT_EQ(from_old.values(), acc.values());  // bitwise
+  EXPECT_EQ(from_new.values(), acc.values());
+  // A reference to a slot that does not exist is refused.
+  nlohmann::json bad = state;
+  bad["levels"][1]["same_as"][0] = 99;
+  EXPECT_THROW(va::SelfIsfAccumulator::from_json(bad), std::invalid_argument);
+}
+
 TEST(SelfIsf, RejectsBadSettings) {
   EXPECT_THROW(va::SelfIsfAccumulator(1, 1.0, 2, 1.0), std::invalid_argument);
   EXPECT_THROW(va::SelfIsfAccumulator(3, 0.0, 2, 1.0), std::invalid_argument);
