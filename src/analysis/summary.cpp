@@ -169,8 +169,7 @@ void species_table(std::ostringstream& os, const json& a) {
   Table t({"species", "H", "ln g", "g", "role", "test"});
   for (const auto& s : at(a, "species")) {
     const json& fit = at(s, "fit");
-    const std::string status =
-        at(fit, "status").is_string() ? at(fit, "status").get<std::string>() : "";
+    const std::string status = str(at(fit, "status"), "");
     std::string role = at(s, "reference") == true ? "reference" : "";
     if (at(s, "liquid") == true) role += std::string(role.empty() ? "" : ", ") + "liquid";
     std::string test;
@@ -186,7 +185,7 @@ void species_table(std::ostringstream& os, const json& a) {
     } else if (status == "excluded") {
       test = "not fitted: " + str(at(fit, "reason"), "");
     }
-    const std::string name = at(s, "name").is_string() ? at(s, "name").get<std::string>() : "?";
+    const std::string name = str(at(s, "name"), "?");
     t.add({name, status == "excluded" ? "-" : ve(at(fit, "H")),
            status == "excluded" ? "-" : ve(at(fit, "ln_g")),
            status == "excluded" ? "-" : ve(at(fit, "g")), role.empty() ? "-" : role, test});
@@ -197,7 +196,7 @@ void species_table(std::ostringstream& os, const json& a) {
 void gaussian(std::ostringstream& os, const json& a) {
   for (const auto& g : at(a, "groups")) {
     const json& gd = at(g, "gaussian_degeneracy");
-    const std::string name = at(g, "name").is_string() ? at(g, "name").get<std::string>() : "?";
+    const std::string name = str(at(g, "name"), "?");
     if (at(gd, "status") != "fitted") {
       os << "Gaussian degeneracy (group " << name << "): not fitted — " << str(at(gd, "reason"), "")
          << '\n';
@@ -220,8 +219,7 @@ void relaxation(std::ostringstream& os, const json& a) {
   os << "Relaxation ln tau_alpha = mu xi/T + c over " << range(at(r, "temperature_range"))
      << ": mu = " << ve(at(r, "mu")) << ", c = " << ve(at(r, "c")) << " ("
      << num(at(r, "n_points"), "%.0f") << " points, "
-     << (at(r, "weighting").is_string() &&
-                 at(r, "weighting").get<std::string>().rfind("weighted", 0) == 0
+     << (str(at(r, "weighting"), "").rfind("weighted", 0) == 0
              ? "weighted by the tau_alpha errors"
              : "unweighted: tau_alpha errors absent")
      << ")\n";

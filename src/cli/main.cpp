@@ -188,6 +188,139 @@ void require_memory_everywhere(const vitrify::RunConfig& c, const vitrify::Proce
       refusal.empty() ? "another process of the run does not have the memory it needs" : refusal);
 }
 
+// `vitrify analyze`: its options, and the analysis of one measurements.json (docs/ANALYSIS.md).
+struct AnalyzeCommand {
+  CLI::App* cmd = nullptr;
+  std::string analyze_path, analyze_out, analyze_options_file, reference, liquid, normalization,
+      criterion, accept;
+  double tmin = 0, tmax = 0, grid_tmin = 0, grid_tmax = 0;
+  int grid_points = 0, min_temperatures = 0;
+  bool inflate = false, analyze_quiet = false;
+  double max_relative_error = 0, p_min = 0, z_max = 0, rel_tol = 0, entropy_tref = 0,
+         concentration_tolerance = 0;
+  CLI::Option *o_ref = nullptr, *o_liq = nullptr, *o_tmin = nullptr, *o_tmax = nullptr,
+              *o_gmin = nullptr, *o_gmax = nullptr, *o_gpts = nullptr, *o_norm = nullptr,
+              *o_crit = nullptr, *o_min_t = nullptr, *o_max_rel = nullptr, *o_p_min = nullptr,
+              *o_z_max = nullptr, *o_rel_tol = nullptr, *o_tref = nullptr, *o_ctol = nullptr,
+              *o_accept = nullptr;
+
+  void add_to(CLI::App& app) {
+    cmd = app.add_subcommand("analyze",
+                             "statistical mechanics of quasi-species from a measurements.json "
+                             "(writes analysis.json and analysis_*.csv)");
+    cmd->add_option("measurements", analyze_path,
+                    "measurements.json, or a run directory that holds one")
+        ->required();
+    cmd->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
+    cmd->add_flag("-q,--quiet", analyze_quiet,
+                  "no summary on the terminal (summary.txt is written all the same)");
+    cmd->add_option("--options", analyze_options_file,
+                    "file holding the analysis options as a JSON object (keys in "
+                    "docs/ANALYSIS.md); flags override it");
+    o_ref =
+        cmd->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
+    o_liq = cmd->add_option("--liquid", liquid, "liquid species, e.g. c2,c5,c6");
+    o_tmin = cmd->add_option("--tmin", tmin, "lowest temperature used in the fits");
+    o_tmax = cmd->add_option("--tmax", tmax, "highest temperature used in the fits");
+    o_gmin = cmd->add_option("--grid-tmin", grid_tmin, "lowest temperature of the prediction grid");
+    o_gmax =
+        cmd->add_option("--grid-tmax", grid_tmax, "highest temperature of the prediction grid");
+    o_gpts = cmd->add_option("--grid-points", grid_points, "points of the prediction grid");
+    o_norm = cmd->add_option("--normalization", normalization, "group or tracked");
+    o_crit =
+        cmd->add_option("--criterion", criterion, "validation: statistical, practical or either");
+    cmd->add_flag("--inflate-errors", inflate,
+                  "scale parameter errors by sqrt(reduced chi2) when > 1");
+    o_min_t = cmd->add_option("--min-temperatures", min_temperatures,
+                              "temperatures a species needs to be fitted (>= 3)");
+    o_max_rel = cmd->add_option("--max-relative-error", max_relative_error,
+                                "largest error/C of a concentration entering a free-energy fit");
+    o_p_min = cmd->add_option("--p-min", p_min, "validation: smallest chi2 p-value (statistical)");
+    o_z_max = cmd->add_option("--z-max", z_max, "validation: largest |pull| (statistical)");
+    o_rel_tol = cmd->add_option("--rel-tol", rel_tol,
+                                "validation: relative tolerance on C_s/C_r (practical)");
+    o_tref = cmd->add_option("--entropy-tref", entropy_tref,
+                             "reference temperature of the entropy differences");
+    o_ctol = cmd->add_option("--concentration-tolerance", concentration_tolerance,
+                             "input check: concentrations >= -tol and |sum - 1| <= tol");
+    o_accept = cmd->add_option(
+        "--accept", accept,
+        "use state points flagged as not equilibrated anyway: all, T=<temperature>, or the kinds "
+        "too_few_blocks, halves, tau_alpha (comma-separated; recorded in analysis.json)");
+  }
+
+  void run() {
+    nlohmann::json opts = nlohmann::json::object();
+    if (!analyze_options_file.empty()) {
+      require_readable(analyze_options_file, "options file");
+      std::ifstream f(analyze_options_file);
+      if (!f) throw vitrify::InputError(analyze_options_file + ": cannot open the options file");
+      std::stringstream ss;
+      ss << f.rdbuf();
+      opts = vitrify::parse_json_strict(ss.str(), analyze_options_file);
+    }
+    auto split = [](const std::string& text) {
+      std::vector<std::string> out;
+      std::stringstream ss(text);
+      std::string item;
+      while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+      return out;
+    };
+    if (o_ref->count()) {
+      nlohmann::json ref = nlohmann::json::object();
+      for (const auto& kv : split(reference)) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos)
+          throw vitrify::InputError("--reference: expected GROUP=SPECIES, got \"" + kv + "\"");
+        ref[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      opts["reference"] = ref;
+    }
+    if (o_liq->count()) opts["liquid_species"] = split(liquid);
+    if (o_tmin->count()) opts["t_min"] = tmin;
+    if (o_tmax->count()) opts["t_max"] = tmax;
+    if (o_gmin->count()) opts["grid_t_min"] = grid_tmin;
+    if (o_gmax->count()) opts["grid_t_max"] = grid_tmax;
+    if (o_gpts->count()) opts["grid_points"] = grid_points;
+    if (o_norm->count()) opts["normalization"] = normalization;
+    if (o_crit->count()) opts["validation_criterion"] = criterion;
+    if (inflate) opts["inflate_errors"] = true;
+    if (o_min_t->count()) opts["min_temperatures"] = min_temperatures;
+    if (o_max_rel->count()) opts["max_relative_error"] = max_relative_error;
+    if (o_p_min->count()) opts["p_value_min"] = p_min;
+    if (o_z_max->count()) opts["z_max"] = z_max;
+    if (o_rel_tol->count()) opts["relative_tolerance"] = rel_tol;
+    if (o_tref->count()) opts["entropy_reference_temperature"] = entropy_tref;
+    if (o_ctol->count()) opts["concentration_tolerance"] = concentration_tolerance;
+    if (o_accept->count()) opts["accept"] = split(accept);
+    const auto options = vitrify::analysis::parse_analyze_options(opts);
+    // A run directory: its measurements.json.
+    std::error_code ec;
+    if (fs::is_directory(analyze_path, ec) &&
+        fs::is_regular_file(fs::path(analyze_path) / "measurements.json", ec)) {
+      analyze_path = (fs::path(analyze_path) / "measurements.json").string();
+      spdlog::info("reading {}", analyze_path);
+    } else if (fs::is_directory(analyze_path, ec)) {
+      throw vitrify::InputError(analyze_path +
+                                ": is a directory with no measurements.json in it (give a "
+                                "measurements.json or the run directory that holds one)");
+    }
+    require_readable(analyze_path, "measurements file");
+    if (analyze_out.empty()) {
+      analyze_out = std::filesystem::path(analyze_path).parent_path().string();
+      if (analyze_out.empty()) analyze_out = ".";
+    }
+    std::filesystem::create_directories(analyze_out);
+    const auto result = vitrify::analysis::analyze_file(analyze_path, analyze_out, options);
+    spdlog::info("wrote {}/analysis.json", analyze_out);
+    const nlohmann::json m = read_json_or_null(analyze_path);
+    if (m.is_object())
+      emit_summary(vitrify::analysis::science_summary(m, &result), "", analyze_out, false,
+                   !analyze_quiet);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,63 +395,9 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", bopt.threads, "OpenMP threads");
   bench->add_flag("--json", bench_json, "print JSON only");
 
-  std::string analyze_path, analyze_out, analyze_options_file, reference, liquid, normalization,
-      criterion;
-  double tmin = 0, tmax = 0, grid_tmin = 0, grid_tmax = 0;
-  int grid_points = 0;
-  bool inflate = false;
-  auto* analyze =
-      app.add_subcommand("analyze",
-                         "statistical mechanics of quasi-species from a measurements.json "
-                         "(writes analysis.json and analysis_*.csv)");
-  analyze
-      ->add_option("measurements", analyze_path,
-                   "measurements.json, or a run directory that holds one")
-      ->required();
-  analyze->add_option("-o,--output", analyze_out, "output directory (default: next to the input)");
-  bool analyze_quiet = false;
-  analyze->add_flag("-q,--quiet", analyze_quiet,
-                    "no summary on the terminal (summary.txt is written all the same)");
-  analyze->add_option("--options", analyze_options_file,
-                      "file holding the analysis options as a JSON object (keys in "
-                      "docs/ANALYSIS.md); flags override it");
-  auto* o_ref =
-      analyze->add_option("--reference", reference, "reference species per group, e.g. S=s5,L=l9");
-  auto* o_liq = analyze->add_option("--liquid", liquid, "liquid species, e.g. c2,c5,c6");
-  auto* o_tmin = analyze->add_option("--tmin", tmin, "lowest temperature used in the fits");
-  auto* o_tmax = analyze->add_option("--tmax", tmax, "highest temperature used in the fits");
-  auto* o_gmin =
-      analyze->add_option("--grid-tmin", grid_tmin, "lowest temperature of the prediction grid");
-  auto* o_gmax =
-      analyze->add_option("--grid-tmax", grid_tmax, "highest temperature of the prediction grid");
-  auto* o_gpts = analyze->add_option("--grid-points", grid_points, "points of the prediction grid");
-  auto* o_norm = analyze->add_option("--normalization", normalization, "group or tracked");
-  auto* o_crit =
-      analyze->add_option("--criterion", criterion, "validation: statistical, practical or either");
-  analyze->add_flag("--inflate-errors", inflate,
-                    "scale parameter errors by sqrt(reduced chi2) when > 1");
-  int min_temperatures = 0;
-  double max_relative_error = 0, p_min = 0, z_max = 0, rel_tol = 0, entropy_tref = 0,
-         concentration_tolerance = 0;
-  auto* o_min_t = analyze->add_option("--min-temperatures", min_temperatures,
-                                      "temperatures a species needs to be fitted (>= 3)");
-  auto* o_max_rel =
-      analyze->add_option("--max-relative-error", max_relative_error,
-                          "largest error/C of a concentration entering a free-energy fit");
-  auto* o_p_min =
-      analyze->add_option("--p-min", p_min, "validation: smallest chi2 p-value (statistical)");
-  auto* o_z_max = analyze->add_option("--z-max", z_max, "validation: largest |pull| (statistical)");
-  auto* o_rel_tol = analyze->add_option("--rel-tol", rel_tol,
-                                        "validation: relative tolerance on C_s/C_r (practical)");
-  auto* o_tref = analyze->add_option("--entropy-tref", entropy_tref,
-                                     "reference temperature of the entropy differences");
-  auto* o_ctol = analyze->add_option("--concentration-tolerance", concentration_tolerance,
-                                     "input check: concentrations >= -tol and |sum - 1| <= tol");
-  std::string accept;
-  auto* o_accept = analyze->add_option(
-      "--accept", accept,
-      "use state points flagged as not equilibrated anyway: all, T=<temperature>, or the kinds "
-      "too_few_blocks, halves, tau_alpha (comma-separated; recorded in analysis.json)");
+  AnalyzeCommand analyze_command;
+  analyze_command.add_to(app);
+  CLI::App* analyze = analyze_command.cmd;
 
   CLI11_PARSE(app, argc, argv);
 
@@ -382,74 +461,7 @@ int main(int argc, char** argv) {
         return code;
       }
     } else if (*analyze) {
-      nlohmann::json opts = nlohmann::json::object();
-      if (!analyze_options_file.empty()) {
-        require_readable(analyze_options_file, "options file");
-        std::ifstream f(analyze_options_file);
-        if (!f) throw vitrify::InputError(analyze_options_file + ": cannot open the options file");
-        std::stringstream ss;
-        ss << f.rdbuf();
-        opts = vitrify::parse_json_strict(ss.str(), analyze_options_file);
-      }
-      auto split = [](const std::string& text) {
-        std::vector<std::string> out;
-        std::stringstream ss(text);
-        std::string item;
-        while (std::getline(ss, item, ','))
-          if (!item.empty()) out.push_back(item);
-        return out;
-      };
-      if (o_ref->count()) {
-        nlohmann::json ref = nlohmann::json::object();
-        for (const auto& kv : split(reference)) {
-          const auto eq = kv.find('=');
-          if (eq == std::string::npos)
-            throw vitrify::InputError("--reference: expected GROUP=SPECIES, got \"" + kv + "\"");
-          ref[kv.substr(0, eq)] = kv.substr(eq + 1);
-        }
-        opts["reference"] = ref;
-      }
-      if (o_liq->count()) opts["liquid_species"] = split(liquid);
-      if (o_tmin->count()) opts["t_min"] = tmin;
-      if (o_tmax->count()) opts["t_max"] = tmax;
-      if (o_gmin->count()) opts["grid_t_min"] = grid_tmin;
-      if (o_gmax->count()) opts["grid_t_max"] = grid_tmax;
-      if (o_gpts->count()) opts["grid_points"] = grid_points;
-      if (o_norm->count()) opts["normalization"] = normalization;
-      if (o_crit->count()) opts["validation_criterion"] = criterion;
-      if (inflate) opts["inflate_errors"] = true;
-      if (o_min_t->count()) opts["min_temperatures"] = min_temperatures;
-      if (o_max_rel->count()) opts["max_relative_error"] = max_relative_error;
-      if (o_p_min->count()) opts["p_value_min"] = p_min;
-      if (o_z_max->count()) opts["z_max"] = z_max;
-      if (o_rel_tol->count()) opts["relative_tolerance"] = rel_tol;
-      if (o_tref->count()) opts["entropy_reference_temperature"] = entropy_tref;
-      if (o_ctol->count()) opts["concentration_tolerance"] = concentration_tolerance;
-      if (o_accept->count()) opts["accept"] = split(accept);
-      const auto options = vitrify::analysis::parse_analyze_options(opts);
-      // A run directory: its measurements.json.
-      std::error_code ec;
-      if (fs::is_directory(analyze_path, ec) &&
-          fs::is_regular_file(fs::path(analyze_path) / "measurements.json", ec)) {
-        analyze_path = (fs::path(analyze_path) / "measurements.json").string();
-        spdlog::info("reading {}", analyze_path);
-      } else if (fs::is_directory(analyze_path, ec)) {
-        throw vitrify::InputError(analyze_path +
-                                  ": is a directory with no measurements.json in it (give a "
-                                  "measurements.json or the run directory that holds one)");
-      }
-      require_readable(analyze_path, "measurements file");
-      if (analyze_out.empty()) {
-        analyze_out = std::filesystem::path(analyze_path).parent_path().string();
-        if (analyze_out.empty()) analyze_out = ".";
-      }
-      std::filesystem::create_directories(analyze_out);
-      const auto result = vitrify::analysis::analyze_file(analyze_path, analyze_out, options);
-      spdlog::info("wrote {}/analysis.json", analyze_out);
-      const nlohmann::json m = read_json_or_null(analyze_path);
-      if (m.is_object())
-        emit_summary(vitrify::analysis::science_summary(m, &result), "", analyze_out, false,
-                     !analyze_quiet);
+      analyze_command.run();
     } else if (*validate) {
       const vitrify::RunConfig c = load(validate_path);
       std::cout << vitrify::to_json(c).dump(2) << "\n";

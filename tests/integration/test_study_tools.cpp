@@ -22,10 +22,9 @@ std::string run_quick(const std::string& tool) {
   const std::string python = vitrify::test_util::find_python();
   if (python.empty()) return "";
   const std::string dir = vitrify::test_util::fresh_temp_dir("vitrify_tool", tool);
-  const auto c = vitrify::test_util::run_shell("VITRIFY_PYTHON=" + python + " " +
-                                               VITRIFY_SOURCE_DIR_FOR_TESTS + "/tools/" + tool +
-                                               " --quick --vitrify " + VITRIFY_BINARY +
-                                               " --out " + dir);
+  const auto c = vitrify::test_util::run_shell(
+      "VITRIFY_PYTHON=" + python + " " + VITRIFY_SOURCE_DIR_FOR_TESTS + "/tools/" + tool +
+      " --quick --vitrify " + VITRIFY_BINARY + " --out " + dir);
   EXPECT_EQ(c.code, 0) << c.output;
   return dir;
 }

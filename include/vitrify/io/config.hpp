@@ -30,10 +30,10 @@ struct RunConfig {
   long cool_steps = 2000;
   long equilibration_steps = 10000;
   long production_steps = 10000;
-  long thermo_interval = 100;  // steps between rows of thermo.csv
+  long thermo_interval = 100;    // steps between rows of thermo.csv
   long trajectory_interval = 0;  // production steps between H5MD trajectory frames (0 = off)
-  long sample_interval = 10;   // steps between measurement samples (production)
-  long progress_interval = 0;  // steps between log progress lines (0 = automatic)
+  long sample_interval = 10;     // steps between measurement samples (production)
+  long progress_interval = 0;    // steps between log progress lines (0 = automatic)
   std::uint64_t seed = 1;
   std::string output_dir;            // default "runs/<model>"
   std::string backend = "auto";      // "auto" | "cpu" | "cuda"

@@ -35,8 +35,7 @@ const std::string kReport = std::string(VITRIFY_SOURCE_DIR_FOR_TESTS) + "/tools/
 // A run directory of synthetic measurements: measurements.json (one state point whose tau_alpha
 // was not reached), replicas.csv and one thermo/replica_NNN.csv per state point (every stage,
 // NVT or NPT columns as the model's ensemble); with `analyze`, also analysis.json.
-fs::path make_run_dir(const testing::SyntheticModel& model, const std::string& tag,
-                      bool analyze) {
+fs::path make_run_dir(const testing::SyntheticModel& model, const std::string& tag, bool analyze) {
   const fs::path dir =
       fs::temp_directory_path() / ("vitrify_report_" + tag + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -194,8 +193,8 @@ TEST(Report, IgnoresPython3FirstOnPath) {
   // The fake is what a plain `python3` runs now.
   ASSERT_EQ(vitrify::test_util::run_shell(path + "python3 -c 'import matplotlib'").code, 1);
 
-  const auto c = vitrify::test_util::run_shell("env -u VITRIFY_PYTHON " + path + kReport + " " +
-                                               dir.string());
+  const auto c =
+      vitrify::test_util::run_shell("env -u VITRIFY_PYTHON " + path + kReport + " " + dir.string());
   ASSERT_EQ(c.code, 0) << c.output;
   EXPECT_EQ(c.output.find("No module named"), std::string::npos) << c.output;
   expect_figures(dir, {"thermo.png", "concentrations.png", "isf.png", "tau_arrhenius.png"});
