@@ -620,9 +620,9 @@ class StandardSampler final : public ProductionSampler {
     method = "time_windows";
     // Until-equilibrated production has more windows the longer it runs: consecutive windows
     // are taken together so that there are kTauWindows (fixed production: one each).
-    const int group =
-        c_.adaptive_production() ? std::max(1, pooled.complete_windows() / kTauWindows) : 1;
-    const int nw = pooled.complete_windows() / group;
+    const int all_windows = pooled.complete_windows();
+    const int nw = c_.adaptive_production() ? std::min(kTauWindows, all_windows) : all_windows;
+    const int group = nw > 0 && c_.adaptive_production() ? all_windows / nw : 1;
     const double window_time =
         double(group) * double(pooled.options().window_frames) * c_.sample_interval * c_.dt;
     if (nw < 2) {
