@@ -19,14 +19,15 @@ using analysis::format_short;
 
 namespace {
 
-// "T = 0.5 (tau_alpha 3.1e1, production 1.0e3 = 32 tau_alpha)" for the log.
+// "T = 0.5 (tau_alpha 7.5e-1, production 1.3e1 tau_alpha)" for the log, and the first reason
+// not to stop for a point that did not pass.
 std::string describe_point(const RunConfig& c, const PointCheck& p, long done) {
   const double time = done * c.dt;
   std::ostringstream os;
   os << "T = " << c.temperatures[p.temperature_index] << " (tau_alpha "
      << (p.tau_reached ? "" : "> ") << format_short(p.tau_alpha);
   if (p.tau_reached && p.tau_alpha > 0)
-    os << ", " << format_short(time / p.tau_alpha) << " tau_alpha";
+    os << ", production " << format_short(time / p.tau_alpha) << " tau_alpha";
   if (!p.equilibrated && !p.flags.empty()) os << "; " << p.flags.front();
   os << ")";
   return os.str();
