@@ -162,11 +162,13 @@ std::string closest_key(const std::string& key) {
 void parse_production(const Reader& in, RunConfig& c) {
   c.production = in.string("production", "fixed");
   in.one_of("production", c.production, {"fixed", "until-equilibrated"});
+  // 0 (the resolved value of fixed production) means "not given".
+  const long budget = in.integer("production_max_steps", 0);
   if (!c.adaptive_production()) {
-    if (in.has("production_max_steps"))
+    if (budget != 0)
       in.fail("production_max_steps",
               "is the budget of \"production\": \"until-equilibrated\" and is not used with "
-              "\"fixed\" production (production_steps)");
+              "\"fixed\" production (production_steps; 0 or absent)");
     c.production_max_steps = 0;
     return;
   }
@@ -174,7 +176,9 @@ void parse_production(const Reader& in, RunConfig& c) {
     in.fail("production_steps",
             "must be a multiple of sample_interval with \"production\": \"until-equilibrated\" "
             "(the state points are judged every production_steps steps)");
-  c.production_max_steps = in.integer("production_max_steps", 10 * c.production_steps);
+  if (budget == 0 && c.production_steps > LONG_MAX / 10)
+    in.fail("production_max_steps", "must be given when production_steps is this large");
+  c.production_max_steps = budget == 0 ? 10 * c.production_steps : budget;
   in.at_least("production_max_steps", c.production_max_steps, c.production_steps);
   if (c.production_max_steps % c.production_steps != 0)
     in.fail("production_max_steps", "must be a multiple of production_steps (got " +

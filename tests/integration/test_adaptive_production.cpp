@@ -203,20 +203,25 @@ TEST(AdaptiveProduction, EndsWhenEveryPointHasPassed) {
   fs::remove_all(dir);
 }
 
-// Fixed production (the default) has no "production" object and the resolved configuration
-// records the mode.
+// Fixed production is the default, the budget defaults to 10 checks, and the resolved
+// configuration records both.
 TEST(AdaptiveProduction, FixedProductionIsTheDefault) {
   const vitrify::RunConfig c = vitrify::parse_config(
-      json{{"model", "hump2d"}, {"temperatures", {1.0}}, {"production_steps", 500}}, "test");
+      json{{"model", "binary3d"}, {"temperatures", {1.0}}, {"production_steps", 500}}, "test");
   EXPECT_EQ(c.production, "fixed");
   EXPECT_EQ(c.max_production_steps(), 500);
   const json resolved = vitrify::to_json(c);
   EXPECT_EQ(resolved["production"], "fixed");
   EXPECT_EQ(resolved["production_max_steps"], 0);
-  const vitrify::RunConfig a = vitrify::parse_config(json{{"model", "hump2d"},
+  const vitrify::RunConfig a = vitrify::parse_config(json{{"model", "binary3d"},
                                                           {"temperatures", {1.0}},
                                                           {"production_steps", 500},
                                                           {"production", "until-equilibrated"}},
                                                      "test");
   EXPECT_EQ(a.production_max_steps, 5000);  // 10 checks by default
+  // Both resolved configurations (NPT: those of NVT hold a barostat, which is refused) are accepted
+  // as input and resolve to themselves.
+  for (const vitrify::RunConfig* r : {&c, &a})
+    EXPECT_EQ(vitrify::to_json(vitrify::parse_config(vitrify::to_json(*r), "resolved")),
+              vitrify::to_json(*r));
 }
