@@ -125,7 +125,10 @@ TEST(AdaptiveProduction, ExtendsOnlyTheSlowPointsAndStopsAtTheBudget) {
   EXPECT_NE(slow["flags"].back().get<std::string>().find(
                 "production budget spent: production_max_steps = 4000 steps"),
             std::string::npos);
-  EXPECT_NE(read_file(dir + "/summary.txt").find("production budget spent"), std::string::npos);
+  const std::string summary = read_file(dir + "/summary.txt");
+  EXPECT_NE(summary.find("production budget spent"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("4000 (budget)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("1000 (equilibrated)"), std::string::npos) << summary;
 
   // Production was extended only for the points still running: replica r has temperature
   // index r; each thermo file ends at its point's last check.
