@@ -111,8 +111,8 @@ class StandardSampler final : public ProductionSampler {
     production_.assign(R_, 0);
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
-    // Until-equilibrated: windows of an eighth of the check interval, taken together in eight
-    // groups at the end (tau_alpha_error).
+    // Until-equilibrated: windows of an eighth of the check interval (production_steps), taken
+    // together in at most eight groups at the end (tau_alpha_error).
     const long production_frames = c_.production_steps / c_.sample_interval;
     io.window_frames = production_frames >= 2 * kTauWindows ? production_frames / kTauWindows : 0;
     isf_.clear();
