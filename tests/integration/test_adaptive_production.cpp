@@ -48,7 +48,7 @@ json scan(const std::string& dir, const json& temperatures) {
           {"tau_alpha_multiple", 10},
           {"sample_interval", 5},
           {"thermo_interval", 50},
-          {"checkpoint_interval", 200},
+          {"checkpoint_interval", 100000},  // checkpoints only where the tests stop a run
           {"threads", 1},
           {"analyze", false},
           {"seed", 3},
