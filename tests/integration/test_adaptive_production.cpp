@@ -228,3 +228,24 @@ TEST(AdaptiveProduction, FixedProductionIsTheDefault) {
     EXPECT_EQ(vitrify::to_json(vitrify::parse_config(vitrify::to_json(*r), "resolved")),
               vitrify::to_json(*r));
 }
+
+// A checkpoint whose finished (retired) replicas overlap the batch is refused, naming the field.
+TEST(AdaptiveProduction, InconsistentRetiredReplicasAreRefused) {
+  const std::string dir = temp_dir("bad_retired");
+  const json j = scan(dir, {0.3, 0.5, 2.0});
+  EXPECT_THROW(run_lib(j, kBefore + 2 * kCheck), vitrify::ScanInterrupted);
+  vitrify::RunCheckpoint k =
+      vitrify::decode_checkpoint(read_file(dir + "/checkpoint.bin"), "checkpoint");
+  ASSERT_EQ(k.retired, (std::vector<int>{1, 2}));
+  ASSERT_EQ(k.replicas, (std::vector<int>{0}));
+  k.retired = {0, 1, 2};
+  vitrify::write_checkpoint(dir, k);
+  fs::remove(vitrify::previous_checkpoint_path(dir));
+  try {
+    run_lib(j);
+    ADD_FAILURE() << "resumed from an inconsistent checkpoint";
+  } catch (const vitrify::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"retired\""), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
