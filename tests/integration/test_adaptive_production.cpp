@@ -3,7 +3,8 @@
 // stops for each point at the first check it passes (the fast one at the first check, the
 // medium one at the second), continues only for the points that have not passed, and ends at
 // the budget with the slow point reported as not equilibrated; a run interrupted anywhere
-// resumes exactly; production ends early when every point has passed.
+// resumes exactly; production ends early when every point has passed; the keys' defaults and
+// a checkpoint with inconsistent finished replicas. Bad key values: tests/data/broken.
 #include <gtest/gtest.h>
 
 #include <algorithm>
