@@ -228,6 +228,26 @@ IsfCurve SelfIsfAccumulator::window_curve(int w) const {
                   options_.points_per_level, options_.decimation, frame_interval_time_);
 }
 
+IsfCurve SelfIsfAccumulator::windows_curve(int first, int count) const {
+  if (first < 0 || count < 1 || static_cast<size_t>(first) + count > window_sums_.size()) return {};
+  const size_t p = static_cast<size_t>(options_.points_per_level);
+  std::vector<std::vector<double>> sums;
+  std::vector<std::vector<long>> counts;
+  for (size_t w = first; w < static_cast<size_t>(first) + count; ++w)
+    for (size_t l = 0; l < window_sums_[w].size(); ++l) {
+      if (sums.size() <= l) {
+        sums.emplace_back(p, 0.0);
+        counts.emplace_back(p, 0L);
+      }
+      for (size_t j = 0; j < p; ++j) {
+        sums[l][j] += window_sums_[w][l][j];
+        counts[l][j] += window_counts_[w][l][j];
+      }
+    }
+  return curve_of(sums, counts, options_.points_per_level, options_.decimation,
+                  frame_interval_time_);
+}
+
 void SelfIsfAccumulator::merge(const SelfIsfAccumulator& other) {
   if (other.dim_ != dim_ || other.k_ != k_ || other.frame_interval_time_ != frame_interval_time_ ||
       other.options_.points_per_level != options_.points_per_level ||

@@ -115,7 +115,13 @@ void state_points(std::ostringstream& os, const json& m) {
      << ", " << str(at(m, "ensemble"));
   if (npt) os << ", p = " << num(at(m, "pressure"));
   os << "):\n";
-  Table t({"T", "rho", "u", npt ? "h" : "p", "tau_alpha", "equilibrated"});
+  // Production until-equilibrated: each point's production steps and why it stopped.
+  bool adaptive = false;
+  for (const auto& s : at(m, "state_points"))
+    adaptive = adaptive || at(s, "production").is_object();
+  std::vector<std::string> head = {"T", "rho", "u", npt ? "h" : "p", "tau_alpha", "equilibrated"};
+  if (adaptive) head.push_back("production steps");
+  Table t(head);
   std::vector<std::string> flagged;
   for (const auto& s : at(m, "state_points")) {
     const json& tau = at(s, "tau_alpha");
@@ -125,8 +131,18 @@ void state_points(std::ostringstream& os, const json& m) {
     else
       tau_text = "> " + num(at(tau, "lower_bound"));
     const bool eq = at(s, "equilibrated") == true;
-    t.add({num(at(s, "temperature")), ve(at(s, "density")), ve(at(s, "u")),
-           ve(at(s, npt ? "h" : "p")), tau_text, eq ? "yes" : "NO"});
+    std::vector<std::string> row = {num(at(s, "temperature")),
+                                    ve(at(s, "density")),
+                                    ve(at(s, "u")),
+                                    ve(at(s, npt ? "h" : "p")),
+                                    tau_text,
+                                    eq ? "yes" : "NO"};
+    if (adaptive) {
+      const json& p = at(s, "production");
+      row.push_back(p.is_object() ? num(at(p, "steps"), "%.0f") + " (" + str(at(p, "stopped")) + ")"
+                                  : "-");
+    }
+    t.add(row);
     if (!eq) {
       std::vector<std::string> why;
       for (const auto& f : at(s, "flags"))

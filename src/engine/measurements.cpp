@@ -108,8 +108,11 @@ class StandardSampler final : public ProductionSampler {
     bin_bound_sq_.assign(R_, std::vector<double>(m_.n_types * kMaxSpeciesNeighbors, 0.0));
     bin_bound_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
     overflow_neighbors_.assign(R_, 0);
+    production_.assign(R_, 0);
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
+    // Until-equilibrated: windows of an eighth of the check interval (production_steps), taken
+    // together in at most eight groups at the end (tau_alpha_error).
     const long production_frames = c_.production_steps / c_.sample_interval;
     io.window_frames = production_frames >= 2 * kTauWindows ? production_frames / kTauWindows : 0;
     isf_.clear();
@@ -119,9 +122,10 @@ class StandardSampler final : public ProductionSampler {
     batch_ = true;
   }
 
-  void sample(long, Engine& engine) override {
+  void sample(long production_step, Engine& engine) override {
     if (!batch_) throw std::logic_error("sampler: sample() without a batch (begin())");
     ++samples_;
+    for (long& p : production_) p = production_step;
     if (R_ == 0) return;
     engine.get_state(state_);
     engine.species_summary(m_.n_types, kMaxSpeciesNeighbors, summary_);
@@ -182,6 +186,7 @@ class StandardSampler final : public ProductionSampler {
     bin_bound_sq_.erase(bin_bound_sq_.begin() + b);
     bin_bound_count_.erase(bin_bound_count_.begin() + b);
     overflow_neighbors_.erase(overflow_neighbors_.begin() + b);
+    production_.erase(production_.begin() + b);
     isf_.erase(isf_.begin() + b);
     --R_;
   }
@@ -194,6 +199,7 @@ class StandardSampler final : public ProductionSampler {
       json rep;
       rep["replica"] = ids_[r];
       rep["overflow_neighbors"] = overflow_neighbors_[r];
+      rep["production_steps"] = production_[r];
       json sc = json::array(), bi = json::array();
       for (const auto& a : scalars_[r]) sc.push_back(a.to_json());
       for (const auto& a : bins_[r]) bi.push_back(a.to_json());
@@ -236,6 +242,7 @@ class StandardSampler final : public ProductionSampler {
       bin_bound_sq_.assign(R_, {});
       bin_bound_count_.assign(R_, {});
       overflow_neighbors_.assign(R_, 0);
+      production_.assign(R_, 0);
       isf_.clear();
     }
     samples_ = j.at("samples").get<long>();
@@ -244,6 +251,8 @@ class StandardSampler final : public ProductionSampler {
       overflow_neighbors_[r] = rep.contains("overflow_neighbors")
                                    ? rep.at("overflow_neighbors").get<long>()
                                    : (r == 0 ? j.value("overflow_neighbors", 0L) : 0L);
+      // Absent from states written before production "until-equilibrated".
+      production_[r] = rep.value("production_steps", 0L);
       const json& sc = rep.at("scalars");
       const json& bi = rep.at("bins");
       if (sc.size() != scalars_[r].size() || bi.size() != bins_[r].size())
@@ -278,6 +287,21 @@ class StandardSampler final : public ProductionSampler {
     }
   }
 
+  std::vector<PointCheck> check_points(long production_steps) const override {
+    std::vector<std::vector<int>> groups;
+    std::vector<int> indices;
+    temperature_groups(groups, indices);
+    std::vector<PointCheck> out;
+    std::vector<double> bin_means(m_.n_types * kMaxSpeciesNeighbors, 0.0);
+    for (std::size_t k = 0; k < groups.size(); ++k) {
+      const Point p = measure_point(c_.temperatures[indices[k]], groups[k], bin_means);
+      const auto verdict = judge(p, production_steps);
+      out.push_back({indices[k], verdict.equilibrated, p.tau.reached,
+                     p.tau.reached ? p.tau.value : p.tau.lower_bound, verdict.flags});
+    }
+    return out;
+  }
+
   void finish(const std::string& dir, const std::vector<DroppedReplica>& dropped,
               const json& provenance) override {
     json j = build_measurements();
@@ -291,10 +315,128 @@ class StandardSampler final : public ProductionSampler {
   }
 
  private:
+  // Per temperature: pooled ISF, tau_alpha, block length, then every estimate.
+  struct Point {
+    double t = 0;
+    analysis::TauAlpha tau;
+    analysis::TauAlphaSpread tau_spread;
+    std::string tau_error_method;
+    long block = 1;
+    std::vector<double> isf_t, isf_f;
+    std::vector<BlockEstimate> scalars;
+    std::vector<BlockEstimate> bins;
+    std::vector<std::pair<std::string, analysis::HalvesComparison>> halves;
+  };
+
+  // The replicas held of each temperature (on_failure "drop" may have removed some, or all:
+  // such a temperature has no state point), and the temperatures' indices.
+  void temperature_groups(std::vector<std::vector<int>>& groups, std::vector<int>& indices) const {
+    for (std::size_t ti = 0; ti < c_.temperatures.size(); ++ti) {
+      std::vector<int> members;
+      for (int r = 0; r < R_; ++r)
+        if (ids_[r] / c_.copies_per_temperature == static_cast<int>(ti)) members.push_back(r);
+      if (members.empty()) continue;
+      groups.push_back(members);
+      indices.push_back(static_cast<int>(ti));
+    }
+  }
+
+  // The state point of the replicas `members` at temperature t; bin_means receives the mean
+  // concentration of every (type, n) bin.
+  Point measure_point(double t, const std::vector<int>& members,
+                      std::vector<double>& bin_means) const {
+    const int nb = m_.n_types * kMaxSpeciesNeighbors;
+    const double frame_dt = c_.sample_interval * c_.dt;
+    const bool npt = c_.ensemble == "npt";
+    Point p;
+    p.t = t;
+    const std::size_t copies = members.size();
+    analysis::SelfIsfAccumulator pooled = isf_[members[0]];
+    for (std::size_t k = 1; k < copies; ++k) pooled.merge(isf_[members[k]]);
+    p.isf_t = pooled.lag_times();
+    p.isf_f = pooled.values();
+    p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
+    tau_alpha_error(p.tau, members, pooled, p.tau_spread, p.tau_error_method);
+    const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
+    p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
+    // Block length per observable: at least tau_alpha, and at least the plateau of the
+    // observable's own blocking analysis (the volume under a Berendsen barostat, for
+    // instance, decorrelates on the barostat's time scale, which can exceed tau_alpha). When
+    // the run is too short for a plateau, the tau_alpha block stays (and the halves check
+    // and the "too few blocks" flags judge the result). A half left with fewer than 8 such
+    // blocks takes the whole run's error scaled to its length
+    // (analysis::half_with_whole_error), so a run with enough blocks overall, e.g. one
+    // lasting >= 100 tau_alpha, is not flagged for too few blocks.
+    auto block_for = [&](auto getter) {
+      long block = p.block;
+      for (int r : members) {
+        const auto ba = getter(r).blocking_analysis();
+        if (ba.plateau_found) block = std::max(block, ba.block_length);
+      }
+      return block;
+    };
+    auto pooled_estimate = [&](auto getter) {
+      const long block = block_for(getter);
+      std::vector<BlockEstimate> per;
+      for (int r : members) per.push_back(getter(r).estimate(block));
+      return copies == 1 ? per[0] : analysis::pool_replicas(per);
+    };
+    auto pooled_halves = [&](auto getter) {
+      const long block = block_for(getter);
+      std::vector<BlockEstimate> a, b;
+      for (int r : members) {
+        auto h = getter(r).halves(block);
+        const BlockEstimate whole = getter(r).estimate(block);
+        a.push_back(analysis::half_with_whole_error(h.first, whole));
+        b.push_back(analysis::half_with_whole_error(h.second, whole));
+      }
+      return copies == 1
+                 ? analysis::compare_halves(a[0], b[0])
+                 : analysis::compare_halves(analysis::pool_replicas(a), analysis::pool_replicas(b));
+    };
+    for (int q = 0; q < kScalarCount; ++q)
+      p.scalars.push_back(
+          pooled_estimate([&](int r) -> const BlockAccumulator& { return scalars_[r][q]; }));
+    for (int b = 0; b < nb; ++b) {
+      p.bins.push_back(
+          pooled_estimate([&](int r) -> const BlockAccumulator& { return bins_[r][b]; }));
+      bin_means[b] = p.bins.back().mean;
+    }
+    p.halves.push_back(
+        {"u", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][kU]; })});
+    const int second = npt ? kV : kP;
+    p.halves.push_back({npt ? "v" : "p", pooled_halves([&](int r) -> const BlockAccumulator& {
+                          return scalars_[r][second];
+                        })});
+    // The most populated quasi-species bin of each particle type.
+    for (int t = 0; t < m_.n_types; ++t) {
+      int best = t * kMaxSpeciesNeighbors;
+      for (int n = 0; n < kMaxSpeciesNeighbors; ++n)
+        if (bin_means[t * kMaxSpeciesNeighbors + n] > bin_means[best])
+          best = t * kMaxSpeciesNeighbors + n;
+      p.halves.push_back(
+          {"C(" + m_.species_name(t, best % kMaxSpeciesNeighbors) + ")",
+           pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
+    }
+    return p;
+  }
+
+  // The production steps of the replicas `members` (one state point): fixed production, or
+  // where each stopped (until-equilibrated).
+  long production_of(const std::vector<int>& members) const {
+    return c_.adaptive_production() ? production_[members.front()] : c_.production_steps;
+  }
+
+  analysis::EquilibrationVerdict judge(const Point& p, long production_steps) const {
+    std::vector<analysis::ObservableHalves> halves;
+    for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
+    return analysis::equilibration_verdict(p.tau, production_steps * c_.dt, halves,
+                                           c_.tau_alpha_multiple);
+  }
+
   json build_measurements() {
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
     const double frame_dt = c_.sample_interval * c_.dt;
-    const double production_time = c_.production_steps * c_.dt;
     const bool npt = c_.ensemble == "npt";
     long overflow = 0;
     for (long o : overflow_neighbors_) overflow += o;
@@ -303,107 +445,14 @@ class StandardSampler final : public ProductionSampler {
           "{} particle samples had more than {} quasi-species neighbours (counted in the "
           "last bin)",
           overflow, kMaxSpeciesNeighbors - 1);
-    // The replicas of each temperature that are still there (on_failure "drop" may have
-    // removed some, or all: such a temperature has no state point).
     std::vector<std::vector<int>> groups;
-    std::vector<double> temperatures;
-    for (std::size_t ti = 0; ti < c_.temperatures.size(); ++ti) {
-      std::vector<int> members;
-      for (int r = 0; r < R_; ++r)
-        if (ids_[r] / c_.copies_per_temperature == static_cast<int>(ti)) members.push_back(r);
-      if (members.empty()) continue;
-      groups.push_back(members);
-      temperatures.push_back(c_.temperatures[ti]);
-    }
+    std::vector<int> indices;
+    temperature_groups(groups, indices);
     const int nt = static_cast<int>(groups.size());
-
-    // Per temperature: pooled ISF, tau_alpha, block length, then every estimate.
-    struct Point {
-      double t;
-      analysis::TauAlpha tau;
-      analysis::TauAlphaSpread tau_spread;
-      std::string tau_error_method;
-      long block;
-      std::vector<double> isf_t, isf_f;
-      std::vector<BlockEstimate> scalars;
-      std::vector<BlockEstimate> bins;
-      std::vector<std::pair<std::string, analysis::HalvesComparison>> halves;
-    };
     std::vector<Point> points(nt);
     std::vector<std::vector<double>> bin_means(nt, std::vector<double>(nb, 0.0));
-    for (int ti = 0; ti < nt; ++ti) {
-      Point& p = points[ti];
-      p.t = temperatures[ti];
-      const std::vector<int>& members = groups[ti];
-      const std::size_t copies = members.size();
-      analysis::SelfIsfAccumulator pooled = isf_[members[0]];
-      for (std::size_t k = 1; k < copies; ++k) pooled.merge(isf_[members[k]]);
-      p.isf_t = pooled.lag_times();
-      p.isf_f = pooled.values();
-      p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
-      tau_alpha_error(p.tau, members, pooled, p.tau_spread, p.tau_error_method);
-      const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
-      p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
-      // Block length per observable: at least tau_alpha, and at least the plateau of the
-      // observable's own blocking analysis (the volume under a Berendsen barostat, for
-      // instance, decorrelates on the barostat's time scale, which can exceed tau_alpha). When
-      // the run is too short for a plateau, the tau_alpha block stays (and the halves check
-      // and the "too few blocks" flags judge the result). A half left with fewer than 8 such
-      // blocks takes the whole run's error scaled to its length
-      // (analysis::half_with_whole_error), so a run with enough blocks overall, e.g. one
-      // lasting >= 100 tau_alpha, is not flagged for too few blocks.
-      auto block_for = [&](auto getter) {
-        long block = p.block;
-        for (int r : members) {
-          const auto ba = getter(r).blocking_analysis();
-          if (ba.plateau_found) block = std::max(block, ba.block_length);
-        }
-        return block;
-      };
-      auto pooled_estimate = [&](auto getter) {
-        const long block = block_for(getter);
-        std::vector<BlockEstimate> per;
-        for (int r : members) per.push_back(getter(r).estimate(block));
-        return copies == 1 ? per[0] : analysis::pool_replicas(per);
-      };
-      auto pooled_halves = [&](auto getter) {
-        const long block = block_for(getter);
-        std::vector<BlockEstimate> a, b;
-        for (int r : members) {
-          auto h = getter(r).halves(block);
-          const BlockEstimate whole = getter(r).estimate(block);
-          a.push_back(analysis::half_with_whole_error(h.first, whole));
-          b.push_back(analysis::half_with_whole_error(h.second, whole));
-        }
-        return copies == 1 ? analysis::compare_halves(a[0], b[0])
-                           : analysis::compare_halves(analysis::pool_replicas(a),
-                                                      analysis::pool_replicas(b));
-      };
-      for (int q = 0; q < kScalarCount; ++q)
-        p.scalars.push_back(
-            pooled_estimate([&](int r) -> const BlockAccumulator& { return scalars_[r][q]; }));
-      for (int b = 0; b < nb; ++b) {
-        p.bins.push_back(
-            pooled_estimate([&](int r) -> const BlockAccumulator& { return bins_[r][b]; }));
-        bin_means[ti][b] = p.bins.back().mean;
-      }
-      p.halves.push_back(
-          {"u", pooled_halves([&](int r) -> const BlockAccumulator& { return scalars_[r][kU]; })});
-      const int second = npt ? kV : kP;
-      p.halves.push_back({npt ? "v" : "p", pooled_halves([&](int r) -> const BlockAccumulator& {
-                            return scalars_[r][second];
-                          })});
-      // The most populated quasi-species bin of each particle type.
-      for (int t = 0; t < m_.n_types; ++t) {
-        int best = t * kMaxSpeciesNeighbors;
-        for (int n = 0; n < kMaxSpeciesNeighbors; ++n)
-          if (bin_means[ti][t * kMaxSpeciesNeighbors + n] > bin_means[ti][best])
-            best = t * kMaxSpeciesNeighbors + n;
-        p.halves.push_back(
-            {"C(" + m_.species_name(t, best % kMaxSpeciesNeighbors) + ")",
-             pooled_halves([&](int r) -> const BlockAccumulator& { return bins_[r][best]; })});
-      }
-    }
+    for (int ti = 0; ti < nt; ++ti)
+      points[ti] = measure_point(c_.temperatures[indices[ti]], groups[ti], bin_means[ti]);
 
     const std::vector<SpeciesDef> species = resolve_species(c_, m_, bin_means);
     json j;
@@ -509,10 +558,23 @@ class StandardSampler final : public ProductionSampler {
                         {"error_method", has_error ? json(p.tau_error_method) : json(nullptr)},
                         {"error_estimates", p.tau_spread.n_estimates},
                         {"error_note", has_error ? json(nullptr) : json(p.tau_spread.note)}};
-      std::vector<analysis::ObservableHalves> halves;
-      for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
-      const auto verdict =
-          analysis::equilibration_verdict(p.tau, production_time, halves, c_.tau_alpha_multiple);
+      const long steps = production_of(groups[ti]);
+      auto verdict = judge(p, steps);
+      if (c_.adaptive_production()) {
+        // A point still running at the end has spent the budget (one that passes stops).
+        const bool spent = !verdict.equilibrated;
+        if (spent)
+          verdict.flags.push_back("production budget spent: production_max_steps = " +
+                                  std::to_string(c_.production_max_steps) +
+                                  " steps without passing the checks above");
+        s["production"] = {{"mode", c_.production},
+                           {"steps", steps},
+                           {"time", steps * c_.dt},
+                           {"max_steps", c_.production_max_steps},
+                           {"check_interval", c_.production_steps},
+                           {"checks", steps / c_.production_steps},
+                           {"stopped", spent ? "budget" : "equilibrated"}};
+      }
       s["equilibrated"] = verdict.equilibrated;
       s["flags"] = verdict.flags;
       if (!verdict.equilibrated) {
@@ -522,9 +584,9 @@ class StandardSampler final : public ProductionSampler {
       }
       s["run"] = {{"dt", c_.dt},
                   {"equilibration_steps", c_.equilibration_steps},
-                  {"production_steps", c_.production_steps},
+                  {"production_steps", steps},
                   {"sample_interval", c_.sample_interval},
-                  {"samples", samples_},
+                  {"samples", c_.adaptive_production() ? steps / c_.sample_interval : samples_},
                   {"block_length_time", p.block * frame_dt},
                   {"n_blocks", p.scalars[kU].n_blocks}};
       j["state_points"].push_back(s);
@@ -551,8 +613,13 @@ class StandardSampler final : public ProductionSampler {
       return;
     }
     method = "time_windows";
-    const int nw = pooled.complete_windows();
-    const double window_time = double(pooled.options().window_frames) * c_.sample_interval * c_.dt;
+    // Until-equilibrated production has more windows the longer it runs: consecutive windows
+    // are taken together so that there are kTauWindows (fixed production: one each).
+    const int all_windows = pooled.complete_windows();
+    const int nw = c_.adaptive_production() ? std::min(kTauWindows, all_windows) : all_windows;
+    const int group = nw > 0 && c_.adaptive_production() ? all_windows / nw : 1;
+    const double window_time =
+        double(group) * double(pooled.options().window_frames) * c_.sample_interval * c_.dt;
     if (nw < 2) {
       out.note = "production too short for time windows";
       return;
@@ -564,7 +631,8 @@ class StandardSampler final : public ProductionSampler {
       return;
     }
     for (int w = 0; w < nw; ++w) {
-      const analysis::IsfCurve curve = pooled.window_curve(w);
+      const analysis::IsfCurve curve =
+          group == 1 ? pooled.window_curve(w) : pooled.windows_curve(w * group, group);
       estimates.push_back(analysis::extract_tau_alpha(curve.t, curve.F));
     }
     out = analysis::tau_alpha_spread(estimates);
@@ -636,6 +704,7 @@ class StandardSampler final : public ProductionSampler {
   int R_ = 0, N_ = 0;
   long samples_ = 0;
   std::vector<long> overflow_neighbors_;  // samples beyond the last bin, per replica
+  std::vector<long> production_;          // production steps of each replica's last sample
   BatchState state_;
   SpeciesSummary summary_;  // the engine's species summary of the current sample
   std::vector<double> obs_;

@@ -122,7 +122,7 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
                           particles * (kStateBytesPerParticle + sizeof(int) + 2 * sizeof(real))});
   // Measurement state: per replica the ISF accumulator (levels x points x d x M doubles, plus
   // its scratch frame) and the block accumulators (1024 blocks per observable and bin).
-  const long frames = c.production_steps / c.sample_interval;
+  const long frames = c.max_production_steps() / c.sample_interval;
   const double isf_doubles =
       (double(isf_levels(frames)) * c.isf_points_per_level + 1) * m.dimension * isf_particles(c, m);
   const Bytes isf = static_cast<Bytes>(isf_doubles * sizeof(double)) * replicas;

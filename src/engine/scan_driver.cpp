@@ -39,7 +39,7 @@ ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
       stages_{{"melt", c.melt_steps, &melt_, &melt_, false, c.thermo_interval},
               {"cool", c.cool_steps, &melt_, &target_, true, c.thermo_interval},
               {"equilibrate", c.equilibration_steps, &target_, &target_, false, c.thermo_interval},
-              {"production", c.production_steps, &target_, &target_, false,
+              {"production", c.max_production_steps(), &target_, &target_, false,
                std::gcd(std::gcd(c.thermo_interval, c.sample_interval),
                         c.trajectory_interval > 0 ? c.trajectory_interval : c.sample_interval)}},
       sanity_(c, model_.dimension) {}
@@ -73,6 +73,12 @@ void ScanDriver::start_run() {
     throw InputError(std::to_string(processes_) + " processes for " + std::to_string(replicas_) +
                      " replicas: every process needs at least one replica; use at most " +
                      std::to_string(replicas_) + " processes");
+  // Production until-equilibrated empties the batches of processes unevenly (replicas leave
+  // as their state points pass), which the gathering of several processes does not support.
+  if (processes_ > 1 && c_.adaptive_production())
+    throw InputError(
+        "\"production\": \"until-equilibrated\" runs in one process (state points leave the "
+        "batch as they pass); run it without mpirun/srun, or with \"production\": \"fixed\"");
   if (c_.threads > 0) omp_set_num_threads(c_.threads);
   // A backend that cannot run fails here, before the run directory exists.
   require_backend_available(c_.backend);
@@ -101,6 +107,7 @@ void ScanDriver::start_run() {
   start_ = agree_on_start();
   alive_ = start_.replicas;
   dropped_ = start_.dropped;
+  retired_ = start_.retired;
   if (processes_ > static_cast<int>(alive_.size()))
     throw InputError(std::to_string(processes_) + " processes for the " +
                      std::to_string(alive_.size()) +
@@ -159,7 +166,7 @@ void ScanDriver::load_checkpoint() {
 }
 
 // InputError unless the checkpoint to resume belongs to this configuration and is unfinished.
-void ScanDriver::check_checkpoint() const {
+void ScanDriver::check_checkpoint() {
   const RunCheckpoint& k = *resume_;
   require_same_config(k.config, to_json(c_), resume_path_);
   if (k.finished && fs::exists(c_.output_dir + "/measurements.json"))
@@ -179,6 +186,18 @@ void ScanDriver::check_checkpoint() const {
                        " is out of range or still in the batch");
     seen[d.replica] = true;
   }
+  for (int r : k.retired) {
+    if (seen[r])
+      throw InputError(resume_path_ + ": retired replica " + std::to_string(r) +
+                       " is still in the batch or dropped");
+    seen[r] = true;
+  }
+  // The sampler entries of the retired replicas (production until-equilibrated) stay with
+  // process 0 until the outputs.
+  if (!k.retired.empty() && !k.sampler.is_object())
+    throw InputError(resume_path_ + ": retired replicas without a sampler state");
+  if (!k.retired.empty())
+    retired_entries_ = select_sampler_state(k.sampler, k.retired, resume_path_).at("replicas");
 }
 
 ScanStart ScanDriver::agree_on_start() const {
@@ -192,7 +211,8 @@ ScanStart ScanDriver::agree_on_start() const {
              {"stage_done", resume ? resume->stage_done : 0L},
              {"step", resume ? resume->step : 0L},
              {"replicas", resume ? resume->replicas : all},
-             {"dropped", resume ? resume->dropped : nlohmann::json::array()}};
+             {"dropped", resume ? resume->dropped : nlohmann::json::array()},
+             {"retired", resume ? resume->retired : std::vector<int>{}}};
   }
   if (processes_ > 1) start = nlohmann::json::from_cbor(procs_.broadcast(cbor_bytes(start)));
   ScanStart s;
@@ -202,6 +222,7 @@ ScanStart ScanDriver::agree_on_start() const {
   s.step = start.at("step").get<long>();
   s.replicas = start.at("replicas").get<std::vector<int>>();
   for (const auto& j : start.at("dropped")) s.dropped.push_back(DroppedReplica::from_json(j, ""));
+  s.retired = start.at("retired").get<std::vector<int>>();
   return s;
 }
 
@@ -317,7 +338,7 @@ void ScanDriver::start_checkpoint_clock() {
 // ---- stages --------------------------------------------------------------------------------
 
 long ScanDriver::total_steps() const {
-  return c_.melt_steps + c_.cool_steps + c_.equilibration_steps + c_.production_steps;
+  return c_.melt_steps + c_.cool_steps + c_.equilibration_steps + c_.max_production_steps();
 }
 
 void ScanDriver::run_stages() {
@@ -343,7 +364,9 @@ void ScanDriver::restore_sampler() {
                      ": the checkpoint holds no sampler state, so its "
                      "production stage cannot be resumed (use --force to start over)");
   try {
-    sampler_->load_state(part_->sampler);
+    sampler_->load_state(retired_.empty()
+                             ? part_->sampler
+                             : select_sampler_state(part_->sampler, local_, resume_path_));
   } catch (const nlohmann::json::exception& e) {
     // A checksum-valid file whose sampler state does not have the expected shape.
     throw InputError(resume_path_ + ": malformed sampler state: " + e.what());
@@ -358,9 +381,21 @@ void ScanDriver::run_stage(int si, long done) {
   sanity_.new_stage();
   together(procs_, [&] { apply_stage_targets(); });
   if (procs_.root())
-    spdlog::info("stage {}: {} steps{}", st.name, st.steps,
+    spdlog::info("stage {}: {}{} steps{}{}", st.name,
+                 si == kProduction && c_.adaptive_production() ? "up to " : "", st.steps,
+                 si == kProduction && c_.adaptive_production()
+                     ? " (until equilibrated, judged every " + std::to_string(c_.production_steps) +
+                           " steps)"
+                     : std::string(),
                  done > 0 ? " (resumed after " + std::to_string(done) + ")" : std::string());
-  while (done < st.steps) done = run_block(si, done);
+  if (si == kProduction) {
+    production_done_ = done;
+    // A run resumed at a check repeats it (the same samples give the same verdicts): when every
+    // point had passed there, production is over.
+    if (c_.adaptive_production() && done > 0 && done % c_.production_steps == 0)
+      check_production(done);
+  }
+  while (done < st.steps && !production_finished_) done = run_block(si, done);
   together(procs_, [&] {
     if (procs_.root()) thermo_.flush();
   });
@@ -384,6 +419,9 @@ long ScanDriver::run_block(int si, long done) {
   if (si == kProduction && c_.trajectory_interval > 0 && done % c_.trajectory_interval == 0)
     together(procs_, [&] { write_trajectory_frame(); });
   if (si == kProduction && done % c_.sample_interval == 0) sample(done);
+  if (si == kProduction) production_done_ = done;
+  if (si == kProduction && c_.adaptive_production() && done % c_.production_steps == 0)
+    check_production(done);
   progress_->update(step_, st.name);
   const BlockRequests requests = block_requests();
   if (requests.checkpoint) checkpoint_block(si, done);
@@ -418,7 +456,7 @@ BlockRequests ScanDriver::block_requests() const {
   BlockRequests r;
   // A step or time limit reached at the last step of the scan lets it finish (nothing would be
   // left for a next run but the outputs); a signal stops it in any case.
-  const bool last_step = step_ >= total_steps();
+  const bool last_step = step_ >= total_steps() || production_finished_;
   r.stop =
       (flags & (kSigint | kSigterm)) != 0 ||
       (!last_step && ((flags & kRunTimeUp) != 0 || (stop_at_step_ > 0 && step_ >= stop_at_step_)));
@@ -673,6 +711,7 @@ void ScanDriver::write_gathered(RunCheckpoint& k, int stage, long done, bool fin
     k.step = step_;
     k.finished = finished;
     k.thermo_bytes = thermo_.bytes;
+    k.retired = retired_;
     k.dropped = nlohmann::json::array();
     for (const auto& d : dropped_) k.dropped.push_back(d.to_json());
     write_checkpoint(c_.output_dir, k);
@@ -690,6 +729,7 @@ void ScanDriver::checkpoint_block(int si, long done) {
   observe();
   check_replicas(si, done, false);
   RunCheckpoint k = gather_run(sampling_);
+  append_retired(k);
   write_gathered(k, si, done, false);
 }
 
@@ -699,13 +739,14 @@ void ScanDriver::checkpoint_block(int si, long done) {
 // configurations, the analysis and the final checkpoint.
 void ScanDriver::finish() {
   RunCheckpoint final_state = gather_run(true);
+  append_retired(final_state);
   together(procs_, [&] {
     if (procs_.root()) write_outputs(final_state);
   });
   // The scan is complete: its checkpoints go, unless keep_checkpoints asks for the final one,
   // marked finished (a later `vitrify run` of the directory needs --force either way).
   if (checkpoints_on_ && c_.keep_checkpoints) {
-    write_gathered(final_state, kProduction, c_.production_steps, true);
+    write_gathered(final_state, kProduction, production_done_, true);
   } else {
     together(procs_, [&] {
       if (procs_.root()) remove_checkpoints(c_.output_dir);
@@ -721,7 +762,7 @@ void ScanDriver::write_outputs(const RunCheckpoint& final_state) {
 }
 
 void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
-  if (processes_ == 1) {
+  if (processes_ == 1 && retired_.empty()) {
     sampler_->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   } else {
     std::unique_ptr<ProductionSampler> all =
@@ -732,16 +773,9 @@ void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
 }
 
 void ScanDriver::write_snapshots(const RunCheckpoint& final_state) const {
-  const BatchState& state = final_state.engine.state;
   fs::create_directories(c_.output_dir + "/snapshots");
-  for (std::size_t b = 0; b < final_state.replicas.size(); ++b) {
-    const int r = final_state.replicas[b];
-    std::ostringstream os;
-    write_xyz(os, state, static_cast<int>(b), model_,
-              "Time=" + std::to_string(step_ * c_.dt) +
-                  " T=" + std::to_string(c_.replica_temperature(r)));
-    write_text_atomic(replica_file(c_.output_dir + "/snapshots", r, ".xyz"), os.str());
-  }
+  for (std::size_t b = 0; b < final_state.replicas.size(); ++b)
+    write_snapshot(final_state.engine.state, static_cast<int>(b), final_state.replicas[b]);
 }
 
 void ScanDriver::log_summary(const RunCheckpoint& final_state) const {

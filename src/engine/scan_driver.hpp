@@ -32,6 +32,7 @@ struct ScanStart {
   long step = 0;                        // steps of the scan already done (when resumed)
   std::vector<int> replicas;            // the replicas left (scan-wide indices, ascending)
   std::vector<DroppedReplica> dropped;  // the replicas dropped before
+  std::vector<int> retired;             // the replicas whose state point passed (adaptive)
 };
 
 // One stage of the scan.
@@ -78,7 +79,7 @@ class ScanDriver {
   void start_run();
   void start_run_directory() const;  // process 0
   void load_checkpoint();            // process 0: resume_ and resume_path_
-  void check_checkpoint() const;     // process 0
+  void check_checkpoint();           // process 0
   ScanStart agree_on_start() const;
   void receive_share();  // part_
   RunCheckpoint share_of_checkpoint(int process) const;
@@ -100,6 +101,12 @@ class ScanDriver {
   void apply_stage_targets();
   BlockRequests block_requests() const;
   [[noreturn]] void stop(const ScanStage& st, const BlockRequests& requests) const;
+
+  // ---- production until-equilibrated (src/engine/scan_production.cpp)
+  void check_production(long done);
+  void retire(const std::vector<int>& passed);
+  void append_retired(RunCheckpoint& k) const;  // process 0
+  void write_snapshot(const BatchState& state, int b, int replica) const;
 
   // ---- observables, thermo rows and samples
   void observe();
@@ -148,6 +155,13 @@ class ScanDriver {
   std::vector<int> alive_;  // the remaining replicas (scan-wide indices), on every process
   std::vector<int> local_;  // this process's share of them: the engine's batch
   std::vector<DroppedReplica> dropped_;
+  // Production until-equilibrated: the replicas whose state point passed and left the batch
+  // (ascending), their sampler entries (process 0), whether every point has passed, and the
+  // production steps done.
+  std::vector<int> retired_;
+  nlohmann::json retired_entries_ = nlohmann::json::array();
+  bool production_finished_ = false;
+  long production_done_ = 0;
   std::unique_ptr<Engine> engine_;
   // Thermostat and barostat targets of this process's replicas.
   std::vector<double> melt_, target_, pressure_;

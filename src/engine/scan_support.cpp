@@ -175,7 +175,8 @@ bool may_change_on_resume(const std::string& key) {
 // checkpoint without the key resumes when the configuration has that value.
 bool added_later_with_value(const std::string& key, const nlohmann::json& value) {
   return ((key == "thermostat" || key == "barostat") && value == "berendsen") ||
-         (key == "trajectory_interval" && value == 0);
+         (key == "trajectory_interval" && value == 0) ||
+         (key == "production" && value == "fixed") || (key == "production_max_steps" && value == 0);
 }
 
 }  // namespace

@@ -187,7 +187,15 @@ void validate_decoded(const RunCheckpoint& c) {
   const std::vector<real> box_last = e.arrays.at("box_last").as<real>();
   need("replicas", c.replicas.size(), R);
   if (!c.dropped.is_array()) throw InputError("checkpoint field \"dropped\" is not an array");
-  need("thermo_bytes", c.thermo_bytes.size(), R + c.dropped.size());
+  for (int r : c.retired)
+    if (std::count(c.replicas.begin(), c.replicas.end(), r) > 0)
+      throw InputError("checkpoint field \"retired\" holds replica " + std::to_string(r) +
+                       ", which is in the batch");
+  need("thermo_bytes", c.thermo_bytes.size(), R + c.dropped.size() + c.retired.size());
+  for (int r : c.retired)
+    if (r < 0 || static_cast<std::size_t>(r) >= c.thermo_bytes.size())
+      throw InputError("checkpoint field \"retired\" holds the replica " + std::to_string(r) +
+                       ", out of range");
   for (std::size_t k = 0; k < R; ++k)
     if (c.replicas[k] < 0 || static_cast<std::size_t>(c.replicas[k]) >= c.thermo_bytes.size() ||
         (k > 0 && c.replicas[k] <= c.replicas[k - 1]))
@@ -260,6 +268,7 @@ std::string encode_checkpoint(const RunCheckpoint& c) {
   j["sampler"] = c.sampler;
   j["replicas"] = c.replicas;
   j["dropped"] = c.dropped;
+  if (!c.retired.empty()) j["retired"] = c.retired;
   json b;
   b["n_replicas"] = s.n_replicas;
   b["n"] = s.n;
@@ -357,6 +366,7 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
       for (std::size_t k = 0; k < c.replicas.size(); ++k) c.replicas[k] = static_cast<int>(k);
     }
     if (j.contains("dropped")) c.dropped = field<json>(j, "dropped");
+    if (j.contains("retired")) c.retired = field<std::vector<int>>(j, "retired");
   } catch (const json::exception& e) {
     throw InputError(source + ": incomplete checkpoint: " + e.what());
   } catch (const InputError& e) {

@@ -101,6 +101,8 @@ const std::vector<std::string>& known_keys() {
                                                 "cool_steps",
                                                 "equilibration_steps",
                                                 "production_steps",
+                                                "production",
+                                                "production_max_steps",
                                                 "thermo_interval",
                                                 "trajectory_interval",
                                                 "sample_interval",
@@ -153,6 +155,35 @@ std::string closest_key(const std::string& key) {
     }
   }
   return best;
+}
+
+// "production" and its budget (docs/CONFIG.md, "Scan protocol"); after production_steps and
+// sample_interval.
+void parse_production(const Reader& in, RunConfig& c) {
+  c.production = in.string("production", "fixed");
+  in.one_of("production", c.production, {"fixed", "until-equilibrated"});
+  // 0 (the resolved value of fixed production) means "not given".
+  const long budget = in.integer("production_max_steps", 0);
+  if (!c.adaptive_production()) {
+    if (budget != 0)
+      in.fail("production_max_steps",
+              "is the budget of \"production\": \"until-equilibrated\" and is not used with "
+              "\"fixed\" production (production_steps; 0 or absent)");
+    c.production_max_steps = 0;
+    return;
+  }
+  if (c.production_steps % c.sample_interval != 0)
+    in.fail("production_steps",
+            "must be a multiple of sample_interval with \"production\": \"until-equilibrated\" "
+            "(the state points are judged every production_steps steps)");
+  if (budget == 0 && c.production_steps > LONG_MAX / 10)
+    in.fail("production_max_steps", "must be given when production_steps is this large");
+  c.production_max_steps = budget == 0 ? 10 * c.production_steps : budget;
+  in.at_least("production_max_steps", c.production_max_steps, c.production_steps);
+  if (c.production_max_steps % c.production_steps != 0)
+    in.fail("production_max_steps", "must be a multiple of production_steps (got " +
+                                        std::to_string(c.production_max_steps) + " and " +
+                                        std::to_string(c.production_steps) + ")");
 }
 
 }  // namespace
@@ -310,6 +341,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.at_least("sample_interval", c.sample_interval, 1);
   if (c.sample_interval > c.production_steps)
     in.fail("sample_interval", "must not exceed production_steps");
+  parse_production(in, c);
   c.progress_interval = in.integer("progress_interval", 0);
   in.at_least("progress_interval", c.progress_interval, 0);
   const long seed = in.integer("seed", 1);
@@ -427,6 +459,8 @@ json to_json(const RunConfig& c) {
   j["cool_steps"] = c.cool_steps;
   j["equilibration_steps"] = c.equilibration_steps;
   j["production_steps"] = c.production_steps;
+  j["production"] = c.production;
+  j["production_max_steps"] = c.production_max_steps;
   j["thermo_interval"] = c.thermo_interval;
   j["trajectory_interval"] = c.trajectory_interval;
   j["sample_interval"] = c.sample_interval;

@@ -211,3 +211,18 @@ TEST(Mpi, FailuresEndEveryProcessWithOneExitCode) {
   fs::remove_all(dir);
   fs::remove_all(small);
 }
+
+// Production "until-equilibrated" empties the processes' batches unevenly: refused with several
+// processes, code 2, before anything is written.
+TEST(Mpi, AdaptiveProductionIsRefused) {
+  json j = small_scan("hump2d");
+  j["production"] = "until-equilibrated";
+  const std::string dir = work_dir("adaptive", j);
+  const Cmd r = run_in(dir, 2);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("\"production\": \"until-equilibrated\" runs in one process"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/run/measurements.json"));
+  fs::remove_all(dir);
+}

@@ -74,6 +74,9 @@ class SelfIsfAccumulator {
   // Lags longer than W use origins of earlier windows. The windows' sums add up to the totals.
   int complete_windows() const;
   IsfCurve window_curve(int w) const;
+  // The F_k(t) of the consecutive windows first .. first + count - 1 taken together (their
+  // sums added): one longer window. Empty when they are not all there.
+  IsfCurve windows_curve(int first, int count) const;
 
   // Pools another accumulator of the same state point (independent replica): the per-lag sums
   // and counts are added, so every origin pair weighs the same (window by window as well).

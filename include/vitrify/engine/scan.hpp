@@ -29,6 +29,16 @@ struct DroppedReplica {
   static DroppedReplica from_json(const nlohmann::json& j, const std::string& source);
 };
 
+// The verdict on one state point from the samples so far (ProductionSampler::check_points), by
+// which production "until-equilibrated" ends a state point's production.
+struct PointCheck {
+  int temperature_index = 0;  // index into RunConfig::temperatures
+  bool equilibrated = false;  // the equilibration verdict passed
+  bool tau_reached = false;   // F_k fell below 1/e
+  double tau_alpha = 0;       // tau_alpha (tau), or its lower bound when not reached
+  std::vector<std::string> flags;
+};
+
 // Receives the engine at every production sample (every sample_interval steps). A sampler
 // covers the replicas of one process's batch; in a multi-process run, process 0 joins the
 // states of all processes (save_state) in a fresh sampler (load_state) that writes the outputs.
@@ -48,6 +58,13 @@ class ProductionSampler {
   // directory, `dropped` and the run's `provenance` (run_provenance) included.
   virtual void finish(const std::string& output_dir, const std::vector<DroppedReplica>& dropped,
                       const nlohmann::json& provenance) = 0;
+  // Production "until-equilibrated": the equilibration verdict of every temperature whose
+  // replicas the sampler holds (all the copies of each), from the samples so far, production
+  // having lasted production_steps steps (ascending temperature index).
+  virtual std::vector<PointCheck> check_points(long production_steps) const {
+    (void)production_steps;
+    throw InputError("this sampler cannot judge state points (production \"until-equilibrated\")");
+  }
   // The accumulated state, exact, for checkpoints; null means the sampler cannot be resumed
   // (a checkpoint taken during its production then cannot be resumed either). Otherwise an
   // object whose array "replicas" holds one object per replica with its scan-wide index under

@@ -32,6 +32,9 @@ struct RunCheckpoint {
   std::vector<int> replicas;
   // The dropped replicas' records (JSON array, see DroppedReplica in scan.hpp).
   nlohmann::json dropped = nlohmann::json::array();
+  // Production "until-equilibrated": the replicas whose state point passed and left the batch
+  // (scan-wide indices, ascending); their sampler entries stay in `sampler`. Absent: none.
+  std::vector<int> retired;
 };
 
 // The batch replicas `indices` (positions in `in`, in that order) of an engine state: how a

@@ -29,11 +29,15 @@ struct RunConfig {
   long melt_steps = 2000;
   long cool_steps = 2000;
   long equilibration_steps = 10000;
-  long production_steps = 10000;
-  long thermo_interval = 100;    // steps between rows of thermo.csv
-  long trajectory_interval = 0;  // production steps between H5MD trajectory frames (0 = off)
-  long sample_interval = 10;     // steps between measurement samples (production)
-  long progress_interval = 0;    // steps between log progress lines (0 = automatic)
+  long production_steps = 10000;  // fixed: production; until-equilibrated: the check interval
+  // "fixed" (production_steps) or "until-equilibrated" (each state point until it passes the
+  // equilibration verdict, checked every production_steps, or production_max_steps)
+  std::string production = "fixed";
+  long production_max_steps = 0;  // until-equilibrated: the budget per state point (fixed: 0)
+  long thermo_interval = 100;     // steps between rows of thermo.csv
+  long trajectory_interval = 0;   // production steps between H5MD trajectory frames (0 = off)
+  long sample_interval = 10;      // steps between measurement samples (production)
+  long progress_interval = 0;     // steps between log progress lines (0 = automatic)
   std::uint64_t seed = 1;
   std::string output_dir;            // default "runs/<model>"
   std::string backend = "auto";      // "auto" | "cpu" | "cuda"
@@ -48,6 +52,11 @@ struct RunConfig {
   std::string on_failure = "stop";       // non-finite replica: "stop" the run or "drop" it
   bool keep_checkpoints = false;         // keep the checkpoints of a finished scan
 
+  bool adaptive_production() const { return production == "until-equilibrated"; }
+  // The longest production a replica can run (steps).
+  long max_production_steps() const {
+    return adaptive_production() ? production_max_steps : production_steps;
+  }
   int n_replicas() const { return static_cast<int>(temperatures.size()) * copies_per_temperature; }
   // Target temperature of replica r (replicas of one temperature are consecutive).
   double replica_temperature(int r) const { return temperatures[r / copies_per_temperature]; }

@@ -92,6 +92,26 @@ TEST(TauAlphaError, WindowsHoldThePairsOfTheirFrames) {
   EXPECT_TRUE(acc.window_curve(5).t.empty());
 }
 
+// Consecutive windows taken together (windows_curve) are the window of twice the length.
+TEST(TauAlphaError, JoinedWindowsAreOneLongerWindow) {
+  const int m = 15, W = 30, n_frames = 6 * W + 5;
+  const auto frames = walk(m, n_frames, 0.15, 9);
+  va::IsfOptions opt, twice;
+  opt.window_frames = W;
+  twice.window_frames = 2 * W;
+  va::SelfIsfAccumulator acc(3, 4.0, m, 0.1, opt), ref(3, 4.0, m, 0.1, twice);
+  feed(acc, frames, m, 0, n_frames);
+  feed(ref, frames, m, 0, n_frames);
+  for (int w = 0; w < 3; ++w) {
+    const va::IsfCurve joined = acc.windows_curve(2 * w, 2), one = ref.window_curve(w);
+    ASSERT_EQ(joined.t, one.t) << "window " << w;
+    for (size_t i = 0; i < one.F.size(); ++i) EXPECT_NEAR(joined.F[i], one.F[i], 1e-12);
+  }
+  EXPECT_EQ(acc.windows_curve(1, 1).F, acc.window_curve(1).F);
+  EXPECT_TRUE(acc.windows_curve(6, 2).t.empty());  // beyond the windows there are
+  EXPECT_TRUE(acc.windows_curve(0, 0).t.empty());
+}
+
 TEST(TauAlphaError, WindowsSurviveMergeAndJson) {
   const int m = 12, W = 25, n_frames = 3 * W;
   va::IsfOptions opt;
