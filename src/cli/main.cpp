@@ -332,7 +332,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", VITRIFY_VERSION);
 
-  std::string config_path, output_dir, backend;
+  std::string config_path, output_dir, backend, kernel, bench_kernel;
+  const auto kernels = CLI::IsMember({"per-particle", "block", "auto"});
   int threads = 0;
   long stop_after_step = 0, run_steps = 0;
   double run_seconds = 0;
@@ -344,6 +345,8 @@ int main(int argc, char** argv) {
   run->add_option("config", config_path, "configuration file (JSON, see docs/CONFIG.md)");
   run->add_option("-o,--output", output_dir, "output directory (overrides output_dir)");
   run->add_option("--backend", backend, "cpu, cuda or auto (overrides backend)");
+  run->add_option("--kernel", kernel, "per-particle, block or auto (overrides kernel)")
+      ->check(kernels);
   run->add_option("--threads", threads, "OpenMP threads (overrides threads)");
   run->add_flag("-q,--quiet", quiet, "no progress line and no summary on the terminal");
   run->add_flag("--no-analyze", no_analyze, "skip the analysis at the end of the scan");
@@ -392,6 +395,7 @@ int main(int argc, char** argv) {
   bench->add_option("--warmup", bopt.warmup_steps, "warm-up steps");
   bench->add_option("--blocks", bopt.blocks, "timed blocks (median reported)");
   bench->add_option("--backend", bopt.backend, "cpu, cuda or auto");
+  bench->add_option("--kernel", bench_kernel, "per-particle, block or auto")->check(kernels);
   bench->add_option("--threads", bopt.threads, "OpenMP threads");
   bench->add_flag("--json", bench_json, "print JSON only");
 
@@ -412,6 +416,7 @@ int main(int argc, char** argv) {
           throw vitrify::InputError("--backend must be cpu, cuda or auto");
         c.backend = backend;
       }
+      if (!kernel.empty()) c.kernel = kernel;
       check_threads(threads, "--threads");
       if (threads > 0)
         c.threads = threads;
@@ -479,16 +484,17 @@ int main(int argc, char** argv) {
           << "\n";
     } else if (*bench) {
       check_threads(bopt.threads, "--threads");
-      const vitrify::RunConfig c = load(bench_path);
+      vitrify::RunConfig c = load(bench_path);
+      if (!bench_kernel.empty()) c.kernel = bench_kernel;
       if (bench_json) spdlog::set_level(spdlog::level::warn);
       const auto j = vitrify::run_bench(c, bopt);
       if (bench_json) {
         std::cout << j.dump(2) << "\n";
       } else {
-        std::printf("vitrify bench: %s, %s, N = %d, %d replicas, backend %s (%s)\n",
+        std::printf("vitrify bench: %s, %s, N = %d, %d replicas, backend %s (%s), %s kernel\n",
                     c.model.c_str(), c.ensemble.c_str(), c.n_particles, c.n_replicas(),
-                    j["backend"].get<std::string>().c_str(),
-                    j["device"].get<std::string>().c_str());
+                    j["backend"].get<std::string>().c_str(), j["device"].get<std::string>().c_str(),
+                    j["kernel"].get<std::string>().c_str());
         std::printf("  dt = %g, skin = %g, warm-up %ld steps, %d blocks of %ld steps\n", c.dt,
                     c.skin, bopt.warmup_steps, bopt.blocks, bopt.steps);
         std::printf("  steps/s: %.1f   replica-steps/s: %.4g   particle-steps/s: %.4g\n",
