@@ -38,9 +38,11 @@ json short_scan(const std::string& model) {
   return j;
 }
 
-json run_short(const std::string& model, const std::string& dir) {
+json run_short(const std::string& model, const std::string& dir,
+               const std::string& kernel = "per-particle") {
   json j = short_scan(model);
   j["output_dir"] = dir;
+  j["kernel"] = kernel;
   vitrify::ScanOptions opt;
   opt.progress = false;
   vitrify::run_scan(vitrify::parse_config(j, "test"), opt);
@@ -100,6 +102,30 @@ TEST(Scan, BothModelsProduceDocumentedMeasurements) {
       EXPECT_TRUE(fs::exists(dir + "/" + f)) << model << ": " << f;
     fs::remove_all(dir);
   }
+}
+
+// A scan through the block kernel's CPU emulation (backend cpu, kernel block) measures what
+// the CPU's per-particle path measures: the trajectories part after some steps (other
+// rounding), so the state points agree within their errors.
+TEST(Scan, BlockKernelMeasuresWhatThePerParticleKernelsMeasure) {
+  const std::string a = temp_dir("kernel_pp"), b = temp_dir("kernel_block");
+  const json pp = run_short("hump2d", a);
+  const json blk = run_short("hump2d", b, "block");
+  ASSERT_EQ(pp["state_points"].size(), blk["state_points"].size());
+  for (std::size_t k = 0; k < pp["state_points"].size(); ++k) {
+    for (const char* q : {"u", "p"}) {
+      const json& x = pp["state_points"][k][q];
+      const json& y = blk["state_points"][k][q];
+      const double ex = x["error"].get<double>(), ey = y["error"].get<double>();
+      EXPECT_NEAR(x["mean"].get<double>(), y["mean"].get<double>(),
+                  4 * std::sqrt(ex * ex + ey * ey) + 1e-3)
+          << q << " at state point " << k;
+    }
+  }
+  EXPECT_EQ(pp["provenance"]["kernel"], "per-particle");
+  EXPECT_EQ(blk["provenance"]["kernel"], "block");
+  fs::remove_all(a);
+  fs::remove_all(b);
 }
 
 TEST(Scan, SameSeedGivesIdenticalOutputs) {
