@@ -143,6 +143,31 @@ TEST(BlockKernelStochastic, CsvrAndCRescaleAreBitwiseThePerParticleDevicePaths) 
   expect_identical(*dev, *blk, "csvr + c-rescale");
 }
 
+// Compressing a dilute lattice makes the lists outgrow their capacity inside the block kernel's
+// launch; the engine restores the block's start, grows the capacity and reruns it, as on the
+// device path, and both end bitwise the same (kept results of a truncated list would differ).
+TEST(BlockKernelOverflow, RerunBlockIsBitwiseTheDevicePaths) {
+  using Model = Binary3d;
+  const ModelInfo m = Model::info();
+  const TeamSettingsGuard guard;
+  omp_set_num_threads(1);
+  const BatchState dilute = lattice_batch<Model>({0.5, 0.55}, 400, 1.0, 77);
+  EngineSettings es;
+  es.ensemble = Ensemble::kNPT;
+  es.barostat_tau = 0.5;
+  auto dev = test_paths::make_test_engine<test_paths::DevicePathOnCpuPath, Model>(es);
+  auto blk = make_engine("cpu", m.name, block_settings(es));
+  for (Engine* e : {dev.get(), blk.get()}) {
+    e->set_targets({1.0, 1.0}, {1.0, 1.0}, {40.0, 40.0});
+    e->set_state(dilute);
+  }
+  const int capacity = blk->neighbor_stats().max_neighbors;
+  dev->run(500);
+  blk->run(500);
+  EXPECT_GT(blk->neighbor_stats().max_neighbors, capacity) << "the lists should have grown";
+  expect_identical(*dev, *blk, "after an overflow");
+}
+
 // Results depend neither on the threads per team (every sum is over fixed chunks, the lists
 // are sorted), nor on the order of the threads within a phase (a missing barrier would show
 // here), nor on the OpenMP threads that run the teams.
