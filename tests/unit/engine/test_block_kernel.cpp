@@ -151,7 +151,8 @@ TEST(BlockKernelOverflow, RerunBlockIsBitwiseTheDevicePaths) {
   const ModelInfo m = Model::info();
   const TeamSettingsGuard guard;
   omp_set_num_threads(1);
-  const BatchState dilute = lattice_batch<Model>({0.5, 0.55}, 400, 1.0, 77);
+  const double rho = m.default_density;
+  const BatchState dilute = lattice_batch<Model>({0.4 * rho, 0.47 * rho}, 400, 1.0, 77);
   EngineSettings es;
   es.ensemble = Ensemble::kNPT;
   es.barostat_tau = 0.5;
