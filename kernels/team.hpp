@@ -13,9 +13,9 @@
 // Rules that make a sequential emulation exact (include/vitrify/engine/exec_team_cpu.hpp):
 // - within a phase, a thread reads only what earlier phases wrote, or what it wrote itself;
 //   two threads never write the same location (atomics on integers excepted);
-// - advance() reads the Control alone (no memory), so every thread takes the same path and
-//   every barrier is reached by all threads; data-dependent work is a phase whose threads
-//   return at once (the neighbour build when the list is still valid);
+// - advance() reads the Control and the kernel's launch parameters alone (no memory the kernel
+//   writes), so every thread takes the same path and reaches every barrier; data-dependent
+//   work is a phase whose threads return at once (the neighbour build when the list is valid);
 // - reductions are fixed trees over the scratch array (team_tree_max), never warp-synchronous.
 // The CUDA policy (kernels/launch_team_cuda.cuh) runs the program with __syncthreads() after
 // every phase; the CPU policy runs every phase for thread 0..size-1 (or another order, to
