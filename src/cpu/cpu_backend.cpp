@@ -36,7 +36,10 @@ EngineSettings resolve_kernel(const EngineSettings& settings) {
   EngineSettings s = settings;
   if (s.kernel == KernelKind::kAuto) {
     s.kernel = KernelKind::kPerParticle;
-    spdlog::info("kernel auto: per-particle (the block kernel runs only when asked for)");
+    static bool logged = false;  // once per process (the memory estimate makes an engine too)
+    if (!logged)
+      spdlog::info("kernel auto: per-particle (the block kernel runs only when asked for)");
+    logged = true;
   }
   return s;
 }
