@@ -20,6 +20,13 @@
 
 namespace vitrify::kernels {
 
+// Ramp fraction of step s of a run of `steps` steps whose fraction goes linearly from
+// ramp_begin (first step) to ramp_end (last step).
+VT_HD inline double ramp_fraction(long s, long steps, double ramp_begin, double ramp_end) {
+  return steps > 1 ? ramp_begin + (ramp_end - ramp_begin) * double(s) / double(steps - 1)
+                   : ramp_end;
+}
+
 struct KickDrift {
   BatchView b;
   real dt;

@@ -18,6 +18,25 @@
 
 namespace vitrify::kernels {
 
+// Squared displacement of particle gid from its affinely rescaled build position.
+VT_HD inline real build_displacement2(const BatchView& b, int gid) {
+  const int r = gid / b.n;
+  const Box box = b.replica_box(r);
+  const real s = box.L[0] / b.box_last[3 * r];
+  real dx = b.x[gid] - s * b.x_last[gid];
+  real dy = b.y[gid] - s * b.y_last[gid];
+  real dz = b.dim == 3 ? b.z[gid] - s * b.z_last[gid] : real(0);
+  box.min_image(dx, dy, dz);
+  return dx * dx + dy * dy + dz * dz;
+}
+
+// Whether a largest displacement d2 (squared) since the build asks for a rebuild of replica r.
+VT_HD inline bool needs_rebuild(const BatchView& b, int r, real d2, real rc_max, real skin) {
+  const real s = b.box[3 * r] / b.box_last[3 * r];
+  const real allowed = real(0.5) * (s * (rc_max + skin) - rc_max);
+  return allowed <= real(0) || d2 >= allowed * allowed;
+}
+
 // Raises the rebuild flag of a replica when one of its particles moved too far.
 struct DisplacementCheck {
   BatchView b;
@@ -25,15 +44,8 @@ struct DisplacementCheck {
   VT_HD void operator()(int gid) const {
     const int r = gid / b.n;
     if (b.rebuild[r]) return;
-    const Box box = b.replica_box(r);
-    const real s = box.L[0] / b.box_last[3 * r];
-    real dx = b.x[gid] - s * b.x_last[gid];
-    real dy = b.y[gid] - s * b.y_last[gid];
-    real dz = b.dim == 3 ? b.z[gid] - s * b.z_last[gid] : real(0);
-    box.min_image(dx, dy, dz);
-    const real d2 = dx * dx + dy * dy + dz * dz;
-    const real allowed = real(0.5) * (s * (rc_max + skin) - rc_max);
-    if (allowed <= real(0) || d2 >= allowed * allowed) atomic_or_int(&b.rebuild[r], 1);
+    if (needs_rebuild(b, r, build_displacement2(b, gid), rc_max, skin))
+      atomic_or_int(&b.rebuild[r], 1);
   }
 };
 

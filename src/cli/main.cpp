@@ -78,6 +78,14 @@ vitrify::RunConfig load(const std::string& path) {
   return vitrify::load_config(path);
 }
 
+// --kernel: one of the configuration's kernel names (exit 2 otherwise).
+std::string checked_kernel(const std::string& kernel) {
+  if (kernel != "per-particle" && kernel != "block" && kernel != "auto")
+    throw vitrify::InputError("--kernel must be per-particle, block or auto, got \"" + kernel +
+                              "\"");
+  return kernel;
+}
+
 // --threads: negative counts are refused (exit 2); more threads than cores get a warning.
 void check_threads(int threads, const char* flag) {
   if (threads < 0)
@@ -332,7 +340,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", VITRIFY_VERSION);
 
-  std::string config_path, output_dir, backend;
+  std::string config_path, output_dir, backend, kernel, bench_kernel;
   int threads = 0;
   long stop_after_step = 0, run_steps = 0;
   double run_seconds = 0;
@@ -344,6 +352,7 @@ int main(int argc, char** argv) {
   run->add_option("config", config_path, "configuration file (JSON, see docs/CONFIG.md)");
   run->add_option("-o,--output", output_dir, "output directory (overrides output_dir)");
   run->add_option("--backend", backend, "cpu, cuda or auto (overrides backend)");
+  run->add_option("--kernel", kernel, "per-particle, block or auto (overrides kernel)");
   run->add_option("--threads", threads, "OpenMP threads (overrides threads)");
   run->add_flag("-q,--quiet", quiet, "no progress line and no summary on the terminal");
   run->add_flag("--no-analyze", no_analyze, "skip the analysis at the end of the scan");
@@ -392,6 +401,7 @@ int main(int argc, char** argv) {
   bench->add_option("--warmup", bopt.warmup_steps, "warm-up steps");
   bench->add_option("--blocks", bopt.blocks, "timed blocks (median reported)");
   bench->add_option("--backend", bopt.backend, "cpu, cuda or auto");
+  bench->add_option("--kernel", bench_kernel, "per-particle, block or auto");
   bench->add_option("--threads", bopt.threads, "OpenMP threads");
   bench->add_flag("--json", bench_json, "print JSON only");
 
@@ -412,6 +422,7 @@ int main(int argc, char** argv) {
           throw vitrify::InputError("--backend must be cpu, cuda or auto");
         c.backend = backend;
       }
+      if (!kernel.empty()) c.kernel = checked_kernel(kernel);
       check_threads(threads, "--threads");
       if (threads > 0)
         c.threads = threads;
@@ -479,16 +490,17 @@ int main(int argc, char** argv) {
           << "\n";
     } else if (*bench) {
       check_threads(bopt.threads, "--threads");
-      const vitrify::RunConfig c = load(bench_path);
+      vitrify::RunConfig c = load(bench_path);
+      if (!bench_kernel.empty()) c.kernel = checked_kernel(bench_kernel);
       if (bench_json) spdlog::set_level(spdlog::level::warn);
       const auto j = vitrify::run_bench(c, bopt);
       if (bench_json) {
         std::cout << j.dump(2) << "\n";
       } else {
-        std::printf("vitrify bench: %s, %s, N = %d, %d replicas, backend %s (%s)\n",
+        std::printf("vitrify bench: %s, %s, N = %d, %d replicas, backend %s (%s), %s kernel\n",
                     c.model.c_str(), c.ensemble.c_str(), c.n_particles, c.n_replicas(),
-                    j["backend"].get<std::string>().c_str(),
-                    j["device"].get<std::string>().c_str());
+                    j["backend"].get<std::string>().c_str(), j["device"].get<std::string>().c_str(),
+                    j["kernel"].get<std::string>().c_str());
         std::printf("  dt = %g, skin = %g, warm-up %ld steps, %d blocks of %ld steps\n", c.dt,
                     c.skin, bopt.warmup_steps, bopt.blocks, bopt.steps);
         std::printf("  steps/s: %.1f   replica-steps/s: %.4g   particle-steps/s: %.4g\n",

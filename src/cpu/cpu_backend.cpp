@@ -9,6 +9,7 @@
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/engine_registry.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
+#include "vitrify/engine/exec_team_cpu.hpp"
 #if defined(VITRIFY_HAVE_CUDA)
 #include "vitrify/engine/cuda_backend.hpp"
 #endif
@@ -22,6 +23,27 @@ const std::map<std::string, EngineFactory>& cpu_registry() {
   return reg;
 }
 
+// The block kernel emulated on the CPU (--backend cpu --kernel block).
+const std::map<std::string, EngineFactory>& cpu_team_registry() {
+  static const std::map<std::string, EngineFactory> reg = engine_registry<CpuTeamExec>();
+  return reg;
+}
+
+// "auto": the per-particle kernels, on every backend. On the CPU the block kernel is an
+// emulation for verification (slower than the half-list kernels); on a GPU it has not been
+// measured yet, so nothing chooses it unasked.
+EngineSettings resolve_kernel(const EngineSettings& settings) {
+  EngineSettings s = settings;
+  if (s.kernel == KernelKind::kAuto) {
+    s.kernel = KernelKind::kPerParticle;
+    static bool logged = false;  // once per process (the memory estimate makes an engine too)
+    if (!logged)
+      spdlog::info("kernel auto: per-particle (the block kernel runs only when asked for)");
+    logged = true;
+  }
+  return s;
+}
+
 }  // namespace
 
 #if !defined(VITRIFY_HAVE_CUDA)
@@ -32,8 +54,9 @@ bool cuda_device_available(std::string* description) {
 #endif
 
 std::unique_ptr<Engine> make_engine(const std::string& backend, const std::string& model,
-                                    const EngineSettings& settings) {
-  const auto& reg = cpu_registry();
+                                    const EngineSettings& requested) {
+  const EngineSettings settings = resolve_kernel(requested);
+  const auto& reg = settings.kernel == KernelKind::kBlock ? cpu_team_registry() : cpu_registry();
   auto it = reg.find(model);
   if (it == reg.end()) (void)model_info(model);  // throws, naming the known models
   if (backend == "cuda") {

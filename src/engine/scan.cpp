@@ -22,6 +22,7 @@ nlohmann::json run_provenance(const RunConfig& c, const Engine& engine) {
   return {{"vitrify_version", vitrify_version()},
           {"git_commit", vitrify_git_commit()},
           {"backend", backend},
+          {"kernel", engine.kernel_name()},
           {"device", device},
           {"seed", c.seed},
           {"threads", threads}};
@@ -42,6 +43,9 @@ EngineSettings engine_settings(const RunConfig& c) {
   s.barostat_tau = c.barostat_tau;
   s.bulk_modulus = c.bulk_modulus;
   s.seed = c.seed;
+  s.kernel = c.kernel == "block"  ? KernelKind::kBlock
+             : c.kernel == "auto" ? KernelKind::kAuto
+                                  : KernelKind::kPerParticle;
   return s;
 }
 

@@ -277,7 +277,7 @@ void ScanDriver::log_placement() const {
         << " (" << engine_->device_name() << ")";
   const std::vector<std::string> all = procs_.gather(where.str());
   if (procs_.root()) {
-    spdlog::info("backend: {}", engine_->backend_name());
+    spdlog::info("backend: {}, {} kernel", engine_->backend_name(), engine_->kernel_name());
     if (processes_ > 1)
       for (const auto& line : all) spdlog::info("{}", line);
   }

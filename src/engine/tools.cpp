@@ -132,6 +132,7 @@ nlohmann::json run_bench(const RunConfig& c, const BenchOptions& o) {
   j["n_particles"] = c.n_particles;
   j["replicas"] = c.n_replicas();
   j["backend"] = engine->backend_name();
+  j["kernel"] = engine->kernel_name();
   j["device"] = engine->backend_name() == "cpu"
                     ? "CPU, " + std::to_string(omp_get_max_threads()) + " OpenMP thread" +
                           (omp_get_max_threads() == 1 ? "" : "s")

@@ -110,6 +110,7 @@ const std::vector<std::string>& known_keys() {
                                                 "seed",
                                                 "output_dir",
                                                 "backend",
+                                                "kernel",
                                                 "threads",
                                                 "species",
                                                 "species_auto_threshold",
@@ -351,6 +352,8 @@ RunConfig parse_config(const json& j, const std::string& source) {
   if (c.output_dir.empty()) in.fail("output_dir", "must not be empty");
   c.backend = in.string("backend", "auto");
   in.one_of("backend", c.backend, {"auto", "cpu", "cuda"});
+  c.kernel = in.string("kernel", "per-particle");
+  in.one_of("kernel", c.kernel, {"per-particle", "block", "auto"});
   const long threads = in.integer("threads", 0);
   in.at_least("threads", threads, 0);
   c.threads = static_cast<int>(threads);
@@ -468,6 +471,7 @@ json to_json(const RunConfig& c) {
   j["seed"] = c.seed;
   j["output_dir"] = c.output_dir;
   j["backend"] = c.backend;
+  j["kernel"] = c.kernel;
   j["threads"] = c.threads;
   j["species"] = c.species;
   j["species_auto_threshold"] = c.species_auto_threshold;

@@ -117,6 +117,20 @@ struct DevicePathOnCpuPath {
   }
 };
 
+// The block kernel (one team per replica, kernels/block_step.hpp) emulated on the CPU, as
+// `--backend cpu --kernel block` runs it.
+struct BlockOnCpuPath {
+  static constexpr const char* name = "block_on_cpu";
+  static constexpr bool openmp = true;
+  static bool available(std::string*) { return true; }
+  template <class Model>
+  static std::unique_ptr<Engine> make(const EngineSettings& es) {
+    EngineSettings s = es;
+    s.kernel = KernelKind::kBlock;
+    return vitrify::make_engine("cpu", Model::info().name, s);
+  }
+};
+
 // The CUDA backend; skips where no device answers (always in builds without CUDA).
 struct CudaPath {
   static constexpr const char* name = "cuda";
@@ -132,7 +146,7 @@ template <class... Paths>
 struct PathList {};
 
 // Every execution path, in the order the tests are listed.
-using AllPaths = PathList<CpuPath, CpuFullListPath, DevicePathOnCpuPath, CudaPath>;
+using AllPaths = PathList<CpuPath, CpuFullListPath, DevicePathOnCpuPath, BlockOnCpuPath, CudaPath>;
 
 // An engine of `Model` on `Path` (the path must be available).
 template <class Path, class Model>

@@ -15,6 +15,11 @@
 
 namespace vitrify {
 
+// The step kernels ("kernel" in the configuration): per-particle kernels over the whole batch
+// (about 15 launches a step), or the block kernel, one team (thread block) per replica running
+// a whole block of steps (kernels/block_step.hpp). make_engine resolves kAuto.
+enum class KernelKind { kPerParticle, kBlock, kAuto };
+
 struct EngineSettings {
   double dt = 0.005;
   double skin = 0.3;
@@ -27,6 +32,7 @@ struct EngineSettings {
   // Key of the stochastic components' random numbers (kernels/random.hpp): the configuration's
   // "seed"; with each replica's id (set_replica_ids) and step it fixes every draw.
   std::uint64_t seed = 1;
+  KernelKind kernel = KernelKind::kPerParticle;
 };
 
 // Quasi-species summary of a batch's current configuration, per replica and (type, n) bin,
@@ -53,6 +59,8 @@ class Engine {
   virtual ~Engine() = default;
   virtual std::string backend_name() const = 0;
   virtual std::string model_name() const = 0;
+  // The step kernels the engine runs: "per-particle" or "block".
+  virtual std::string kernel_name() const { return "per-particle"; }
   // The hardware the engine runs on, for logs and benchmarks (CUDA: the GPU's name).
   virtual std::string device_name() const { return backend_name(); }
   // Replaces the batch (allocates, builds every neighbour list, computes forces).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/launch_cuda.cuh"
+#include "kernels/launch_team_cuda.cuh"
 #include "vitrify/core/error.hpp"
 
 namespace vitrify {
@@ -143,6 +144,16 @@ struct CudaExec {
   template <class F>
   void launch(long n, const F& body) const {
     const cudaError_t err = kernels::launch_cuda(n, body);
+    if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
+  }
+
+  // Team (block) kernels: one thread block of team_size() threads per team
+  // (kernels/launch_team_cuda.cuh).
+  static constexpr bool team_kernels = true;
+  static int team_size() { return 256; }
+  template <class K>
+  void launch_teams(int teams, const K& kernel) const {
+    const cudaError_t err = kernels::launch_teams_cuda(teams, team_size(), kernel);
     if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
   }
 

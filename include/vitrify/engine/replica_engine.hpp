@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernels/batch.hpp"
+#include "kernels/block_step.hpp"
 #include "kernels/ensemble.hpp"
 #include "kernels/forces.hpp"
 #include "kernels/integrate.hpp"
@@ -50,6 +51,13 @@ struct ArrayUse {
   std::vector<T> BatchState::*state = nullptr;  // its BatchState member (kRoleState)
 };
 
+// Whether a policy runs team kernels (kernels/team.hpp), hence the block kernel.
+template <class Exec, class = void>
+struct IsTeamPolicy : std::false_type {};
+template <class Exec>
+struct IsTeamPolicy<Exec, std::void_t<decltype(Exec::team_kernels)>>
+    : std::bool_constant<Exec::team_kernels> {};
+
 template <class Exec, class Model>
 class ReplicaEngine final : public Engine {
   template <class T>
@@ -57,12 +65,18 @@ class ReplicaEngine final : public Engine {
 
  public:
   ReplicaEngine(const std::string& model_name, const EngineSettings& settings)
-      : model_name_(model_name), settings_(settings), model_(Model::make()) {}
+      : model_name_(model_name), settings_(settings), model_(Model::make()) {
+    block_kernel_ = settings.kernel == KernelKind::kBlock;
+    if (block_kernel_ && !block_kernel_supported())
+      throw InputError(std::string("the block kernel needs a team policy with device-path ") +
+                       "memory; the \"" + Exec::name + "\" policy has none");
+  }
 
   static constexpr bool kHalf = Exec::half_lists;
 
   std::string backend_name() const override { return Exec::name; }
   std::string model_name() const override { return model_name_; }
+  std::string kernel_name() const override { return block_kernel_ ? "block" : "per-particle"; }
   std::string device_name() const override {
     if constexpr (Exec::host_memory) {
       return Engine::device_name();
@@ -328,8 +342,7 @@ class ReplicaEngine final : public Engine {
  private:
   // Ramp fraction of step s of a run of `steps` steps.
   static double ramp_at(long s, long steps, double ramp_begin, double ramp_end) {
-    return steps > 1 ? ramp_begin + (ramp_end - ramp_begin) * double(s) / double(steps - 1)
-                     : ramp_end;
+    return kernels::ramp_fraction(s, steps, ramp_begin, ramp_end);
   }
 
   // One velocity-Verlet step of every replica. lazy_overflow (device memory only): the
@@ -364,8 +377,7 @@ class ReplicaEngine final : public Engine {
       const long end = std::min(steps, begin + kDeviceCheckInterval);
       save_block_start();
       for (int attempt = 0;; ++attempt) {
-        for (long s = begin; s < end; ++s)
-          step(ramp_at(s, steps, ramp_begin, ramp_end), /*lazy_overflow=*/true);
+        run_steps(begin, end, steps, ramp_begin, ramp_end);
         std::vector<int> flags;
         Exec::download(flags, overflow_);
         int all = 0;
@@ -393,6 +405,49 @@ class ReplicaEngine final : public Engine {
         compute_forces();
       }
     }
+  }
+
+  // Steps [begin, end) of a run of `steps` steps on the device path, lazy overflow checks:
+  // the per-particle kernels step by step, or one launch of the block kernel.
+  void run_steps(long begin, long end, long steps, double ramp_begin, double ramp_end) {
+    if constexpr (block_kernel_supported()) {
+      if (block_kernel_) {
+        exec_.launch_teams(R_, block_step(begin, end, steps, ramp_begin, ramp_end));
+        return;
+      }
+    }
+    for (long s = begin; s < end; ++s)
+      step(ramp_at(s, steps, ramp_begin, ramp_end), /*lazy_overflow=*/true);
+  }
+
+  static constexpr bool block_kernel_supported() {
+    return IsTeamPolicy<Exec>::value && !Exec::host_memory && !Exec::half_lists;
+  }
+
+  // The block kernel for steps [begin, end) of a run of `steps` steps.
+  kernels::BlockStep<Model> block_step(long begin, long end, long steps, double ramp_begin,
+                                       double ramp_end) {
+    const int npt = settings_.ensemble == Ensemble::kNPT;
+    kernels::BlockStep<Model> k{view(),
+                                model_,
+                                real(settings_.dt),
+                                npt,
+                                npt && settings_.barostat == BarostatKind::kCRescale,
+                                model_.max_cutoff(),
+                                real(settings_.skin),
+                                list_radius(),
+                                cell_dims_cap_,
+                                full_list_build(),
+                                chunks_,
+                                Exec::ptr(partial_),
+                                Exec::ptr(rebuild_count_),
+                                finish_step(0.0, /*apply=*/true),
+                                begin,
+                                end,
+                                steps,
+                                ramp_begin,
+                                ramp_end};
+    return k;
   }
 
   // The arrays with kRoleBlock, copied into (save) or back from (restore) their block-start
@@ -630,12 +685,8 @@ class ReplicaEngine final : public Engine {
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::ResetCells{b, kHalf});
       exec_.launch(nt, kernels::AssignCells{b, kHalf});
       exec_.launch(static_cast<long>(R_) * max_cells_, kernels::SortCells{b, kHalf});
-      kernels::BuildNeighbors<Model::n_types> build{b, {}, kHalf};
-      for (int a = 0; a < Model::n_types; ++a)
-        for (int c = 0; c < Model::n_types; ++c) {
-          const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;
-          build.list_cut2[a][c] = rc * rc;
-        }
+      kernels::BuildNeighbors<Model::n_types> build = full_list_build();
+      build.half = kHalf;
       exec_.launch(nt, build);
       if constexpr (kHalf) {
         const kernels::SortedCells sc = sorted_cells();
@@ -667,6 +718,18 @@ class ReplicaEngine final : public Engine {
     exec_.launch(R_, kernels::FinishRebuild{view(), Exec::ptr(rebuild_count_)});
   }
 
+  // The list build over full lists, with list_cut2[a][c] = (rc_ac + skin)^2.
+  kernels::BuildNeighbors<Model::n_types> full_list_build() {
+    kernels::BuildNeighbors<Model::n_types> build{view(), {}, false};
+    const real skin = real(settings_.skin);
+    for (int a = 0; a < Model::n_types; ++a)
+      for (int c = 0; c < Model::n_types; ++c) {
+        const real rc = std::sqrt(model_.cutoff2(a, c)) + skin;
+        build.list_cut2[a][c] = rc * rc;
+      }
+    return build;
+  }
+
   // Grows the capacities named by the overflow bits `flags`.
   void grow_capacities(int flags) {
     if (flags & kernels::kCellOverflow) {
@@ -694,6 +757,15 @@ class ReplicaEngine final : public Engine {
     const kernels::BatchView b = view();
     exec_.launch(static_cast<long>(R_) * chunks_,
                  kernels::ReplicaPartialSums{b, chunks_, Exec::ptr(partial_)});
+    const kernels::FinishStep finish = finish_step(ramp, apply);
+    exec_.launch(R_, finish);
+    if (apply && finish.thermostat.enabled)
+      exec_.launch(static_cast<long>(R_) * N_, kernels::ScaleVelocities{b, Exec::ptr(obs_)});
+  }
+
+  // The per-replica end of a step: T, p and the ensemble components' scale factors (applied
+  // when `apply`).
+  kernels::FinishStep finish_step(double ramp, bool apply) {
     const kernels::RandomKeys keys{settings_.seed, Exec::ptr(replica_id_)};
     const kernels::Thermostat th{apply && settings_.ensemble != Ensemble::kNVE,
                                  settings_.thermostat,
@@ -708,18 +780,24 @@ class ReplicaEngine final : public Engine {
                                Exec::ptr(barostat_state_),
                                barostat_info(settings_.barostat).state_size,
                                keys};
-    exec_.launch(R_,
-                 kernels::FinishStep{b, chunks_, Exec::ptr(partial_), Exec::ptr(obs_),
-                                     Exec::ptr(t_start_), Exec::ptr(t_end_), Exec::ptr(p_target_),
-                                     real(ramp), real(settings_.dt), th, ba});
-    if (apply && th.enabled)
-      exec_.launch(static_cast<long>(R_) * N_, kernels::ScaleVelocities{b, Exec::ptr(obs_)});
+    return kernels::FinishStep{view(),
+                               chunks_,
+                               Exec::ptr(partial_),
+                               Exec::ptr(obs_),
+                               Exec::ptr(t_start_),
+                               Exec::ptr(t_end_),
+                               Exec::ptr(p_target_),
+                               real(ramp),
+                               real(settings_.dt),
+                               th,
+                               ba};
   }
 
   std::string model_name_;
   EngineSettings settings_;
   Model model_;
   Exec exec_;
+  bool block_kernel_ = false;  // run_steps: the block kernel (settings' kernel == kBlock)
   int R_ = 0, N_ = 0, chunks_ = 1;
   int max_cells_ = 1, cell_capacity_ = 8, cell_dims_cap_ = 1, max_neighbors_ = 16;
   Buf<real> x_, y_, z_, vx_, vy_, vz_, fx_, fy_, fz_, u_i_, w_i_, box_;

@@ -39,10 +39,11 @@ struct RunConfig {
   long sample_interval = 10;      // steps between measurement samples (production)
   long progress_interval = 0;     // steps between log progress lines (0 = automatic)
   std::uint64_t seed = 1;
-  std::string output_dir;            // default "runs/<model>"
-  std::string backend = "auto";      // "auto" | "cpu" | "cuda"
-  int threads = 0;                   // OpenMP threads (0 = OpenMP's default)
-  nlohmann::json species = "paper";  // "paper" | "auto" | array of names
+  std::string output_dir;               // default "runs/<model>"
+  std::string backend = "auto";         // "auto" | "cpu" | "cuda"
+  std::string kernel = "per-particle";  // "per-particle" | "block" | "auto"
+  int threads = 0;                      // OpenMP threads (0 = OpenMP's default)
+  nlohmann::json species = "paper";     // "paper" | "auto" | array of names
   double species_auto_threshold = 0.005;
   double tau_alpha_multiple = 100;  // production must last this many tau_alpha
   int isf_points_per_level = 16;
