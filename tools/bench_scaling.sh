@@ -6,8 +6,9 @@
 # Runs `vitrify bench --json --backend cuda` on the configuration with its temperature list
 # reduced to the first temperature and copies_per_temperature set to each replica count
 # (default 1 8 32 128 512), and prints one table row per count. Environment: VITRIFY (the
-# binary, default build/vitrify), BACKEND (default cuda), and STEPS, WARMUP, BLOCKS (passed to
-# vitrify bench as --steps, --warmup, --blocks when set; otherwise its defaults apply).
+# binary, default build/vitrify), BACKEND (default cuda), and STEPS, WARMUP, BLOCKS, KERNEL
+# (passed to vitrify bench as --steps, --warmup, --blocks, --kernel when set; otherwise its
+# defaults apply).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +22,7 @@ options=()
 [ -n "${STEPS:-}" ] && options+=(--steps "$STEPS")
 [ -n "${WARMUP:-}" ] && options+=(--warmup "$WARMUP")
 [ -n "${BLOCKS:-}" ] && options+=(--blocks "$BLOCKS")
+[ -n "${KERNEL:-}" ] && options+=(--kernel "$KERNEL")
 
 [ -x "$vitrify" ] || { echo "bench_scaling.sh: no vitrify binary at $vitrify (set VITRIFY)" >&2; exit 2; }
 [ -f "$config" ] || { echo "bench_scaling.sh: no configuration $config" >&2; exit 2; }
