@@ -260,6 +260,7 @@ std::string encode_checkpoint(const RunCheckpoint& c) {
   j["sampler"] = c.sampler;
   j["replicas"] = c.replicas;
   j["dropped"] = c.dropped;
+  if (!c.exchange.is_null()) j["exchange"] = c.exchange;
   json b;
   b["n_replicas"] = s.n_replicas;
   b["n"] = s.n;
@@ -357,6 +358,7 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
       for (std::size_t k = 0; k < c.replicas.size(); ++k) c.replicas[k] = static_cast<int>(k);
     }
     if (j.contains("dropped")) c.dropped = field<json>(j, "dropped");
+    if (j.contains("exchange")) c.exchange = field<json>(j, "exchange");
   } catch (const json::exception& e) {
     throw InputError(source + ": incomplete checkpoint: " + e.what());
   } catch (const InputError& e) {

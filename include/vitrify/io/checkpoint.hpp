@@ -32,6 +32,8 @@ struct RunCheckpoint {
   std::vector<int> replicas;
   // The dropped replicas' records (JSON array, see DroppedReplica in scan.hpp).
   nlohmann::json dropped = nlohmann::json::array();
+  // The replica-exchange state (src/engine/replica_exchange.hpp); null when exchanges are off.
+  nlohmann::json exchange;
 };
 
 // The batch replicas `indices` (positions in `in`, in that order) of an engine state: how a
