@@ -32,7 +32,7 @@ namespace vitrify::kernels {
 constexpr uint32_t kStreamCsvrThermostat = 1;
 constexpr uint32_t kStreamCRescaleBarostat = 2;
 constexpr uint32_t kStreamReplicaExchange = 3;  // host: the acceptance draws of parallel tempering
-constexpr uint32_t kStreamTest = 255;  // the tests' own draws
+constexpr uint32_t kStreamTest = 255;           // the tests' own draws
 
 // The random numbers one component draws for one replica at one step, in order.
 class PhiloxStream {

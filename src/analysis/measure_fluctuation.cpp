@@ -71,9 +71,14 @@ BlockEstimate FluctuationAccumulator::variance(long min_block_length, long min_b
 }
 
 nlohmann::json FluctuationAccumulator::to_json() const {
-  return {{"max_blocks", max_blocks_}, {"block_length", block_length_}, {"s1", s1_},
-          {"s2", s2_},                 {"x0", x0_},                     {"p1", p1_},
-          {"p2", p2_},                 {"partial_count", partial_count_},
+  return {{"max_blocks", max_blocks_},
+          {"block_length", block_length_},
+          {"s1", s1_},
+          {"s2", s2_},
+          {"x0", x0_},
+          {"p1", p1_},
+          {"p2", p2_},
+          {"partial_count", partial_count_},
           {"n_samples", n_samples_}};
 }
 

@@ -560,7 +560,8 @@ class StandardSampler final : public ProductionSampler {
       s["species_energy"] = species_energies(bin_bound_sum_, bin_bound_sq_, bin_bound_count_);
       s["species_energy_all_neighbors"] =
           species_energies(bin_energy_sum_, bin_energy_sq_, bin_energy_count_);
-      if (canonical_) s["heat_capacity"] = heat_capacity(groups[ti], p.t, p.scalars[kU].block_length);
+      if (canonical_)
+        s["heat_capacity"] = heat_capacity(groups[ti], p.t, p.scalars[kU].block_length);
       s["isf_curve"] = {{"t", p.isf_t}, {"F", p.isf_f}};
       const bool has_error = p.tau.reached && p.tau_spread.error > 0.0;
       s["tau_alpha"] = {{"value", p.tau.reached ? json(p.tau.value) : json(nullptr)},

@@ -80,8 +80,8 @@ ExchangeMoves ReplicaExchange::attempt(long attempt, long step, const std::strin
       if (bi < 0 || bj < 0 || !std::isfinite(energy[ri]) || !std::isfinite(energy[rj])) continue;
       const double ti = c_.replica_temperature(ri), tj = c_.replica_temperature(rj);
       ++attempts_[l];
-      kernels::PhiloxStream rng(c_.seed, static_cast<uint32_t>(ri),
-                                static_cast<uint64_t>(attempt), kernels::kStreamReplicaExchange);
+      kernels::PhiloxStream rng(c_.seed, static_cast<uint32_t>(ri), static_cast<uint64_t>(attempt),
+                                kernels::kStreamReplicaExchange);
       if (!(rng.uniform() < acceptance(ti, tj, energy[ri], energy[rj]))) continue;
       ++accepted_[l];
       std::swap(m.from[bi], m.from[bj]);
@@ -143,8 +143,8 @@ void ReplicaExchange::flush() {
 
 json ReplicaExchange::save_state() {
   flush();
-  return {{"config", config_},   {"attempts", attempts_}, {"accepted", accepted_},
-          {"heading", heading_}, {"trips", trips_},       {"total_attempts", total_attempts_},
+  return {{"config", config_},      {"attempts", attempts_}, {"accepted", accepted_},
+          {"heading", heading_},    {"trips", trips_},       {"total_attempts", total_attempts_},
           {"log_bytes", log_bytes_}};
 }
 
@@ -231,7 +231,8 @@ void move_configurations(Engine& engine, const ExchangeMoves& moves, int dimensi
     const double k_old = o[kObsKinetic];
     o[kObsKinetic] *= f * f;
     o[kObsTemperature] *= f * f;
-    if (o[kObsVolume] > 0) o[kObsPressure] += 2.0 * k_old * (f * f - 1.0) / (dimension * o[kObsVolume]);
+    if (o[kObsVolume] > 0)
+      o[kObsPressure] += 2.0 * k_old * (f * f - 1.0) / (dimension * o[kObsVolume]);
   }
   if (!obs.empty()) after.arrays["observables"] = SavedArray::of(obs);
   engine.load_state(after);

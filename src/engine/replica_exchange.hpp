@@ -23,9 +23,9 @@ namespace vitrify::scan_detail {
 
 // What one attempt decided, by batch position.
 struct ExchangeMoves {
-  std::vector<int> from;       // batch position b takes the configuration of from[b]
-  std::vector<double> scale;   // velocity scale of the configuration arriving at b
-  bool any = false;            // some pair swapped
+  std::vector<int> from;      // batch position b takes the configuration of from[b]
+  std::vector<double> scale;  // velocity scale of the configuration arriving at b
+  bool any = false;           // some pair swapped
 };
 
 class ReplicaExchange {

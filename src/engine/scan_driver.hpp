@@ -166,7 +166,7 @@ class ScanDriver {
   std::optional<Progress> progress_;
   // The observables of every remaining replica, in the order of alive_, on every process.
   std::vector<double> obs_;
-  SanityChecks sanity_;  // the physical checks (same state on every process)
+  SanityChecks sanity_;       // the physical checks (same state on every process)
   ReplicaExchange exchange_;  // parallel tempering (one process only)
   bool sampling_ = false;
   bool injected_ = false;  // ScanOptions::inject_nan_replica has been applied

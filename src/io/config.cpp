@@ -93,7 +93,8 @@ std::vector<std::string> exchange_stages(const Reader& in) {
     if (!v[i].is_string()) in.fail(key, "must be \"equilibrate\" or \"production\"");
     const std::string s = v[i].get<std::string>();
     in.one_of(key, s, {"equilibrate", "production"});
-    if (std::find(out.begin(), out.end(), s) != out.end()) in.fail(key, "\"" + s + "\" is listed twice");
+    if (std::find(out.begin(), out.end(), s) != out.end())
+      in.fail(key, "\"" + s + "\" is listed twice");
     out.push_back(s);
   }
   return out;

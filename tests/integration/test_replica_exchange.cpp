@@ -59,8 +59,8 @@ json measurements(const std::string& dir) {
 // One attempt of replica_exchange.csv.
 struct Row {
   long attempt = 0;
-  std::vector<int> config;      // after the attempt, per slot
-  std::vector<double> energy;   // before the attempt, per slot
+  std::vector<int> config;     // after the attempt, per slot
+  std::vector<double> energy;  // before the attempt, per slot
 };
 
 std::vector<Row> read_log(const std::string& dir, int slots) {
@@ -242,7 +242,8 @@ TEST(HeatCapacity, EqualsTheDerivativeOfTheEnergy) {
   const json& s = m["state_points"];
   const double n = 32;
   const double du = s[2]["u"]["mean"].get<double>() - s[0]["u"]["mean"].get<double>();
-  const double du_err = std::hypot(s[2]["u"]["error"].get<double>(), s[0]["u"]["error"].get<double>());
+  const double du_err =
+      std::hypot(s[2]["u"]["error"].get<double>(), s[0]["u"]["error"].get<double>());
   const double fd = du / (2 * dt) + (n - 1) / n, fd_err = du_err / (2 * dt);
   const double cv = s[1]["heat_capacity"]["mean"].get<double>();
   const double cv_err = s[1]["heat_capacity"]["error"].get<double>();
