@@ -495,7 +495,8 @@ json to_json(const RunConfig& c) {
   j["on_failure"] = c.on_failure;
   j["keep_checkpoints"] = c.keep_checkpoints;
   j["replica_exchange_interval"] = c.replica_exchange_interval;
-  j["replica_exchange_stages"] = c.replica_exchange_stages;
+  // Only with exchanges (the key is refused without them).
+  if (c.replica_exchange_interval > 0) j["replica_exchange_stages"] = c.replica_exchange_stages;
   return j;
 }
 
