@@ -712,9 +712,6 @@ TEST(StatmechFiles, ReferenceInputsInTestData) {
   }
 }
 
-}  // namespace
-}  // namespace vitrify::analysis
-
 // Measured heat capacities (canonical runs) are compared with the model's at their state points:
 // the NVT model as it is, the NPT one (configurational, d h_qs/dT) plus the kinetic d/2.
 TEST(Statmech, MeasuredHeatCapacityAgainstTheModel) {
@@ -736,3 +733,6 @@ TEST(Statmech, MeasuredHeatCapacityAgainstTheModel) {
     EXPECT_NEAR(rows[0]["pull"].get<double>(), (2.5 - model) / sigma, 1e-9) << s.model;
   }
 }
+
+}  // namespace
+}  // namespace vitrify::analysis
