@@ -340,8 +340,9 @@ class StandardSampler final : public ProductionSampler {
     std::vector<BlockEstimate> per;
     for (int r : members) per.push_back(energy_[r].variance(block));
     BlockEstimate v = per.size() == 1 ? per[0] : analysis::pool_replicas(per);
-    v.mean *= N_ / (t * t);
-    v.error *= N_ / (t * t);
+    const double n = c_.n_particles;  // N_ is not set in a sampler that only joins states
+    v.mean *= n / (t * t);
+    v.error *= n / (t * t);
     return value_json(v);
   }
 
