@@ -149,4 +149,78 @@ struct SumHalfSpeciesCounts {
   }
 };
 
+// Per-replica species summary of the current configuration: particles and energy sums per
+// (type, n) bin, bin = type * max_n + min(n, max_n - 1), in a fixed order (no atomics), so that
+// only R * bins numbers leave the device per sample instead of three per-particle arrays.
+// SpeciesBinsPartial: work item = replica * kSpeciesChunks + chunk sums its particle range (in
+// index order) into its own row of partials; SpeciesBinsCombine: work item = replica * bins +
+// bin adds the chunks in chunk order. Sums per bin: u_i, u_i^2, bound, bound^2 (double).
+constexpr int kSpeciesChunks = 8;
+constexpr int kSpeciesSums = 4;
+
+struct SpeciesBinsPartial {
+  const int* type;
+  const int* n_neighbors;
+  const real* u_i;
+  const real* u_bound;
+  int n, max_n, bins;
+  int* count;     // R * kSpeciesChunks * bins
+  double* sums;   // R * kSpeciesChunks * bins * kSpeciesSums
+  int* overflow;  // R * kSpeciesChunks: particles with n >= max_n (counted in the last bin)
+  VT_HD void operator()(int idx) const {
+    const int r = idx / kSpeciesChunks, c = idx % kSpeciesChunks;
+    int* cnt = count + static_cast<long>(idx) * bins;
+    double* s = sums + static_cast<long>(idx) * bins * kSpeciesSums;
+    for (int k = 0; k < bins; ++k) cnt[k] = 0;
+    for (int k = 0; k < bins * kSpeciesSums; ++k) s[k] = 0.0;
+    int over = 0;
+    const int lo = static_cast<int>(static_cast<long>(n) * c / kSpeciesChunks);
+    const int hi = static_cast<int>(static_cast<long>(n) * (c + 1) / kSpeciesChunks);
+    for (int i = lo; i < hi; ++i) {
+      const long g = static_cast<long>(r) * n + i;
+      int nn = n_neighbors[g];
+      if (nn >= max_n) {
+        nn = max_n - 1;
+        ++over;
+      }
+      const int bin = type[g] * max_n + nn;
+      ++cnt[bin];
+      const double u = u_i[g], ub = u_bound[g];
+      double* sb = s + bin * kSpeciesSums;
+      sb[0] += u;
+      sb[1] += u * u;
+      sb[2] += ub;
+      sb[3] += ub * ub;
+    }
+    overflow[idx] = over;
+  }
+};
+
+struct SpeciesBinsCombine {
+  const int* count_part;
+  const double* sums_part;
+  const int* overflow_part;
+  int bins;
+  int* count;     // R * bins
+  double* sums;   // R * bins * kSpeciesSums
+  int* overflow;  // R
+  VT_HD void operator()(int idx) const {
+    const int r = idx / bins, bin = idx % bins;
+    int cnt = 0;
+    double acc[kSpeciesSums] = {0.0, 0.0, 0.0, 0.0};
+    for (int c = 0; c < kSpeciesChunks; ++c) {
+      const long p = (static_cast<long>(r) * kSpeciesChunks + c) * bins + bin;
+      cnt += count_part[p];
+      for (int q = 0; q < kSpeciesSums; ++q) acc[q] += sums_part[p * kSpeciesSums + q];
+    }
+    count[idx] = cnt;
+    for (int q = 0; q < kSpeciesSums; ++q) sums[static_cast<long>(idx) * kSpeciesSums + q] = acc[q];
+    if (bin == 0) {
+      int over = 0;
+      for (int c = 0; c < kSpeciesChunks; ++c) over += overflow_part[r * kSpeciesChunks + c];
+      overflow[r] = over;
+    }
+  }
+};
+
 }  // namespace vitrify::kernels

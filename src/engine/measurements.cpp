@@ -136,9 +136,7 @@ class StandardSampler final : public ProductionSampler {
     ++samples_;
     if (R_ == 0) return;
     engine.get_state(state_);
-    engine.species_neighbor_counts(nn_);
-    engine.particle_energies(u_i_);
-    engine.bound_energies(u_bound_);
+    engine.species_summary(m_.n_types, kMaxSpeciesNeighbors, summary_);
     engine.observables(obs_);
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -156,24 +154,21 @@ class StandardSampler final : public ProductionSampler {
       for (int q = 0; q < kScalarCount; ++q) scalars_[r][q].add(vals[q]);
       // Total energy (NVT) or enthalpy (NPT) per particle, for the heat capacity.
       if (canonical_) energy_[r].add(o[kObsKinetic] / N_ + vals[kH]);
-      std::vector<long> hist(nb, 0);
-      const long base = static_cast<long>(r) * N_;
-      for (int i = 0; i < N_; ++i) {
-        int n = nn_[base + i];
-        if (n >= kMaxSpeciesNeighbors) {
-          n = kMaxSpeciesNeighbors - 1;
-          ++overflow_neighbors_[r];
-        }
-        const int bin = state_.type[base + i] * kMaxSpeciesNeighbors + n;
-        hist[bin] += 1;
-        bin_energy_sum_[r][bin] += u_i_[base + i];
-        bin_energy_sq_[r][bin] += double(u_i_[base + i]) * u_i_[base + i];
-        bin_energy_count_[r][bin] += 1;
-        bin_bound_sum_[r][bin] += u_bound_[base + i];
-        bin_bound_sq_[r][bin] += double(u_bound_[base + i]) * u_bound_[base + i];
-        bin_bound_count_[r][bin] += 1;
+      overflow_neighbors_[r] += summary_.overflow[r];
+      for (int b = 0; b < nb; ++b) {
+        const std::size_t k = static_cast<std::size_t>(r) * nb + b;
+        const long count = summary_.count[k];
+        const double* sums = &summary_.sums[k * SpeciesSummary::kSums];
+        bins_[r][b].add(double(count) / N_);
+        if (count == 0) continue;
+        bin_energy_sum_[r][b] += sums[SpeciesSummary::kU];
+        bin_energy_sq_[r][b] += sums[SpeciesSummary::kU2];
+        bin_energy_count_[r][b] += count;
+        bin_bound_sum_[r][b] += sums[SpeciesSummary::kBound];
+        bin_bound_sq_[r][b] += sums[SpeciesSummary::kBound2];
+        bin_bound_count_[r][b] += count;
       }
-      for (int b = 0; b < nb; ++b) bins_[r][b].add(double(hist[b]) / N_);
+      const long base = static_cast<long>(r) * N_;
       if (!isf_on_) continue;
       // Unwrapped positions of the ISF particles.
       const auto& idx = isf_index_[r];
@@ -707,8 +702,7 @@ class StandardSampler final : public ProductionSampler {
   long samples_ = 0;
   std::vector<long> overflow_neighbors_;  // samples beyond the last bin, per replica
   BatchState state_;
-  std::vector<int> nn_;
-  std::vector<real> u_i_, u_bound_;
+  SpeciesSummary summary_;  // the engine's species summary of the current sample
   std::vector<double> obs_;
   std::vector<std::vector<int>> isf_index_;
   std::vector<std::vector<BlockAccumulator>> scalars_, bins_;

@@ -29,6 +29,18 @@ struct EngineSettings {
   std::uint64_t seed = 1;
 };
 
+// Quasi-species summary of a batch's current configuration, per replica and (type, n) bin,
+// bin = type * max_n + min(n, max_n - 1) (n: quasi-species neighbours): what a production
+// sample takes from the species counts and the per-particle energies.
+struct SpeciesSummary {
+  int replicas = 0, bins = 0;
+  std::vector<int> count;     // R * bins: particles in the bin
+  std::vector<double> sums;   // R * bins * 4: sums of u_i, u_i^2, bound, bound^2
+  std::vector<int> overflow;  // R: particles with n >= max_n (counted in the last bin)
+  static constexpr int kSums = 4;
+  static constexpr int kU = 0, kU2 = 1, kBound = 2, kBound2 = 3;
+};
+
 // Diagnostics of the neighbour lists.
 struct NeighborStats {
   long builds = 0;        // summed over replicas
@@ -70,6 +82,11 @@ class Engine {
   // quasi-species neighbours j only (Model::is_species_neighbor), not halved: the paper's
   // per-species energy. Equal to particle_energies where the species radius is the cutoff.
   virtual void bound_energies(std::vector<real>& u_bound) = 0;
+  // The species summary of the current configuration for `n_types` types and bins of
+  // n = 0..max_n-1. Engines whose memory is not host memory compute it where the particles
+  // are, so that only the summary is copied; this default builds it on the host from
+  // get_state, species_neighbor_counts, particle_energies and bound_energies (the oracle).
+  virtual void species_summary(int n_types, int max_n, SpeciesSummary& out);
   virtual void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) = 0;
   // Neighbour list of one particle (global indices), for tests and diagnostics.
   virtual std::vector<int> neighbors_of(long gid) = 0;
@@ -92,6 +109,39 @@ class Engine {
     throw SimulationError("the " + backend_name() + " backend cannot load a saved state");
   }
 };
+
+inline void Engine::species_summary(int n_types, int max_n, SpeciesSummary& out) {
+  BatchState state;
+  std::vector<int> nn;
+  std::vector<real> u_i, u_bound;
+  get_state(state);
+  species_neighbor_counts(nn);
+  particle_energies(u_i);
+  bound_energies(u_bound);
+  const int R = state.n_replicas, n = state.n, bins = n_types * max_n;
+  out.replicas = R;
+  out.bins = bins;
+  out.count.assign(static_cast<std::size_t>(R) * bins, 0);
+  out.sums.assign(static_cast<std::size_t>(R) * bins * SpeciesSummary::kSums, 0.0);
+  out.overflow.assign(R, 0);
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < n; ++i) {
+      const std::size_t g = static_cast<std::size_t>(r) * n + i;
+      int k = nn[g];
+      if (k >= max_n) {
+        k = max_n - 1;
+        ++out.overflow[r];
+      }
+      const std::size_t bin = static_cast<std::size_t>(r) * bins + state.type[g] * max_n + k;
+      ++out.count[bin];
+      double* s = &out.sums[bin * SpeciesSummary::kSums];
+      const double u = u_i[g], ub = u_bound[g];
+      s[SpeciesSummary::kU] += u;
+      s[SpeciesSummary::kU2] += u * u;
+      s[SpeciesSummary::kBound] += ub;
+      s[SpeciesSummary::kBound2] += ub * ub;
+    }
+}
 
 // Creates an engine for `model` ("binary3d", "hump2d") on `backend` ("cpu", "cuda", "auto").
 // Throws InputError for an unknown model, or when "cuda" is requested but unavailable.

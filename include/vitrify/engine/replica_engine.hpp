@@ -156,6 +156,12 @@ class ReplicaEngine final : public Engine {
 
   void species_neighbor_counts(std::vector<int>& out) override {
     update_neighbors(false);
+    count_species_here();
+    Exec::download(out, species_n_);
+  }
+
+  // The quasi-species neighbour counts into species_n_ (lists up to date).
+  void count_species_here() {
     const long nt = static_cast<long>(R_) * N_;
     if constexpr (kHalf) {
       exec_.launch_coarse(
@@ -167,13 +173,18 @@ class ReplicaEngine final : public Engine {
       exec_.launch(nt,
                    kernels::CountSpeciesNeighbors<Model>{view(), model_, Exec::ptr(species_n_)});
     }
-    Exec::download(out, species_n_);
   }
 
   void particle_energies(std::vector<real>& u_i) override { Exec::download(u_i, u_i_); }
 
   void bound_energies(std::vector<real>& out) override {
     update_neighbors(false);
+    bound_energies_here();
+    Exec::download(out, u_bound_);
+  }
+
+  // The bound energies into u_bound_ (lists up to date).
+  void bound_energies_here() {
     const long nt = static_cast<long>(R_) * N_;
     if constexpr (kHalf) {
       exec_.launch_coarse(static_cast<long>(R_) * kernels::kHalfChunks, nt,
@@ -183,7 +194,49 @@ class ReplicaEngine final : public Engine {
     } else {
       exec_.launch(nt, kernels::BoundEnergies<Model>{view(), model_, Exec::ptr(u_bound_)});
     }
-    Exec::download(out, u_bound_);
+  }
+
+  // The summary where the particles are (kernels/species.hpp: SpeciesBinsPartial/Combine):
+  // R * (bins * (4 + 32) + 4) bytes copied instead of three per-particle arrays.
+  void species_summary(int n_types, int max_n, SpeciesSummary& out) override {
+    update_neighbors(false);
+    count_species_here();
+    bound_energies_here();
+    const int bins = n_types * max_n;
+    const std::size_t nr = R_, parts = nr * kernels::kSpeciesChunks;
+    auto fit = [](auto& buf, std::size_t n) {
+      if (buf.size() != n) Exec::allocate(buf, n);
+    };
+    fit(summary_count_part_, parts * bins);
+    fit(summary_sums_part_, parts * bins * kernels::kSpeciesSums);
+    fit(summary_overflow_part_, parts);
+    fit(summary_count_, nr * bins);
+    fit(summary_sums_, nr * bins * kernels::kSpeciesSums);
+    fit(summary_overflow_, nr);
+    const kernels::SpeciesBinsPartial partial{Exec::ptr(type_),
+                                              Exec::ptr(species_n_),
+                                              Exec::ptr(u_i_),
+                                              Exec::ptr(u_bound_),
+                                              N_,
+                                              max_n,
+                                              bins,
+                                              Exec::ptr(summary_count_part_),
+                                              Exec::ptr(summary_sums_part_),
+                                              Exec::ptr(summary_overflow_part_)};
+    if constexpr (Exec::host_memory)  // a few heavy items: parallel from two on
+      exec_.launch_coarse(static_cast<long>(parts), static_cast<long>(nr) * N_, partial);
+    else
+      exec_.launch(static_cast<long>(parts), partial);
+    exec_.launch(static_cast<long>(nr) * bins,
+                 kernels::SpeciesBinsCombine{
+                     Exec::ptr(summary_count_part_), Exec::ptr(summary_sums_part_),
+                     Exec::ptr(summary_overflow_part_), bins, Exec::ptr(summary_count_),
+                     Exec::ptr(summary_sums_), Exec::ptr(summary_overflow_)});
+    out.replicas = R_;
+    out.bins = bins;
+    Exec::download(out.count, summary_count_);
+    Exec::download(out.sums, summary_sums_);
+    Exec::download(out.overflow, summary_overflow_);
   }
 
   void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) override {
@@ -679,6 +732,10 @@ class ReplicaEngine final : public Engine {
   Buf<int> species_acc_;  // half lists: per-range species counters
   Buf<real> u_bound_;     // bound energies (bound_energies)
   Buf<real> bound_acc_;   // half lists: per-range bound-energy sums
+  // species_summary's scratch and result, sized at its first call (not in the array table:
+  // R * bins * 36 bytes per chunk, small beside the lists).
+  Buf<int> summary_count_part_, summary_overflow_part_, summary_count_, summary_overflow_;
+  Buf<double> summary_sums_part_, summary_sums_;
   // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
   Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;
   Buf<real> sorted_x_, sorted_y_, sorted_z_;
