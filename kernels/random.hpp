@@ -31,7 +31,8 @@ namespace vitrify::kernels {
 // Stream ids of the components that draw random numbers (the counter's fourth word).
 constexpr uint32_t kStreamCsvrThermostat = 1;
 constexpr uint32_t kStreamCRescaleBarostat = 2;
-constexpr uint32_t kStreamTest = 255;  // the tests' own draws
+constexpr uint32_t kStreamReplicaExchange = 3;  // host: the acceptance draws of parallel tempering
+constexpr uint32_t kStreamTest = 255;           // the tests' own draws
 
 // The random numbers one component draws for one replica at one step, in order.
 class PhiloxStream {

@@ -231,6 +231,8 @@ StatePointMeasurement parse_state_point(const json& p, size_t i, const Measureme
   }
   parse_concentrations(p, path, m, names, concentration_tolerance, sp);
   parse_species_energy(p, path, sp);
+  if (p.contains("heat_capacity") && !p["heat_capacity"].is_null())
+    sp.heat_capacity = parse_value(p["heat_capacity"], path + ".heat_capacity", true);
   sp.tau_alpha = parse_tau_alpha(p, path);
   if (p.contains("equilibrated")) {
     if (!p["equilibrated"].is_boolean()) fail(path + ".equilibrated", "expected true or false");

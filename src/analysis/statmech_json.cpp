@@ -651,6 +651,26 @@ json energy_fits_json(const GroupSetup& setup, const Fits& fits) {
   return out;
 }
 
+// The measured heat capacities (fluctuations of canonical runs) against the model's at every state
+// point that has one. The measured C includes the kinetic part, (d/2)(N - 1)/N; the NVT model
+// has (d/2) as well, the NPT model (d h_qs/dT) has none, so it is added there.
+json measured_heat_capacity_json(const Measurements& m, const Derived& d) {
+  json rows = json::array();
+  const double kinetic = m.is_npt() ? 0.5 * m.dimension : 0.0;
+  for (std::size_t k = 0; k < m.state_points.size(); ++k) {
+    const StatePointMeasurement& p = m.state_points[k];
+    if (!p.heat_capacity) continue;
+    const double model = d.points.value(d.qi.heat_capacity, k) + kinetic;
+    const double model_error = d.points.error(d.qi.heat_capacity, k);
+    const double sigma = std::hypot(p.heat_capacity->error, model_error);
+    rows.push_back({{"temperature", p.temperature},
+                    {"measured", value_error(p.heat_capacity->mean, p.heat_capacity->error)},
+                    {"model", value_error(model, model_error)},
+                    {"pull", num((p.heat_capacity->mean - model) / sigma)}});
+  }
+  return rows;
+}
+
 json thermodynamics_json(const StatePointSelection& sel, const GroupSetup& setup, const Fits& fits,
                          const Derived& d) {
   const Thermodynamics& t = d.thermo;
@@ -763,6 +783,7 @@ json analysis_json(const Measurements& m, const AnalyzeOptions& opt, const State
   out["density_fit"] = density_json(sel, fits);
   out["grid"] = grid_json(m, d);
   out["thermodynamics"] = thermodynamics_json(sel, setup, fits, d);
+  out["thermodynamics"]["heat_capacity_measured"] = measured_heat_capacity_json(m, d);
   out["warnings"] = warnings_json(sel, setup, d);
   out["notes"] = notes_json();
   return out;

@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
 #include "vitrify/analysis/measure_blocking.hpp"
 #include "vitrify/analysis/measure_equilibration.hpp"
+#include "vitrify/analysis/measure_fluctuation.hpp"
 #include "vitrify/analysis/measure_isf.hpp"
 #include "vitrify/core/error.hpp"
 #include "vitrify/core/observables.hpp"
@@ -35,6 +37,10 @@ namespace {
 // least kMinWindowTauAlpha times the pooled tau_alpha.
 constexpr int kTauWindows = 8;
 constexpr double kMinWindowTauAlpha = 5.0;
+// tau_alpha's note when replica exchanges run in production.
+constexpr const char* kNoIsfNote =
+    "not measured: replica exchanges in production (a temperature slot's trajectory is not "
+    "continuous)";
 
 // Scalar observables per replica, in this order.
 enum Scalar { kT = 0, kP, kU, kV, kH, kRho, kScalarCount };
@@ -81,7 +87,12 @@ std::vector<SpeciesDef> resolve_species(const RunConfig& c, const ModelInfo& m,
 
 class StandardSampler final : public ProductionSampler {
  public:
-  explicit StandardSampler(const RunConfig& c) : c_(c), m_(model_info(c.model)) {}
+  explicit StandardSampler(const RunConfig& c)
+      : c_(c),
+        m_(model_info(c.model)),
+        isf_on_(!c.exchanges_in("production")),
+        canonical_(c.thermostat == "csvr" &&
+                   (c.ensemble == "nvt" || (c.ensemble == "npt" && c.barostat == "c-rescale"))) {}
 
   void begin(Engine& engine, const std::vector<int>& replicas) override {
     ids_ = replicas;
@@ -109,6 +120,7 @@ class StandardSampler final : public ProductionSampler {
     bin_bound_count_.assign(R_, std::vector<long>(m_.n_types * kMaxSpeciesNeighbors, 0));
     overflow_neighbors_.assign(R_, 0);
     production_.assign(R_, 0);
+    energy_.assign(R_, analysis::FluctuationAccumulator());
     analysis::IsfOptions io;
     io.points_per_level = c_.isf_points_per_level;
     // Until-equilibrated: windows of an eighth of the check interval (production_steps), taken
@@ -144,6 +156,8 @@ class StandardSampler final : public ProductionSampler {
       vals[kH] = u + c_.pressure * v;
       vals[kRho] = 1.0 / v;
       for (int q = 0; q < kScalarCount; ++q) scalars_[r][q].add(vals[q]);
+      // Total energy (NVT) or enthalpy (NPT) per particle, for the heat capacity.
+      if (canonical_) energy_[r].add(o[kObsKinetic] / N_ + vals[kH]);
       overflow_neighbors_[r] += summary_.overflow[r];
       for (int b = 0; b < nb; ++b) {
         const std::size_t k = static_cast<std::size_t>(r) * nb + b;
@@ -159,6 +173,7 @@ class StandardSampler final : public ProductionSampler {
         bin_bound_count_[r][b] += count;
       }
       const long base = static_cast<long>(r) * N_;
+      if (!isf_on_) continue;
       // Unwrapped positions of the ISF particles.
       const auto& idx = isf_index_[r];
       std::vector<double> x(idx.size()), y(idx.size()), z(idx.size(), 0.0);
@@ -187,6 +202,7 @@ class StandardSampler final : public ProductionSampler {
     bin_bound_count_.erase(bin_bound_count_.begin() + b);
     overflow_neighbors_.erase(overflow_neighbors_.begin() + b);
     production_.erase(production_.begin() + b);
+    energy_.erase(energy_.begin() + b);
     isf_.erase(isf_.begin() + b);
     --R_;
   }
@@ -212,6 +228,7 @@ class StandardSampler final : public ProductionSampler {
       rep["bin_energy_bound_sq"] = bin_bound_sq_[r];
       rep["bin_energy_bound_count"] = bin_bound_count_[r];
       rep["isf"] = isf_[r].to_json();
+      if (canonical_) rep["energy_fluctuation"] = energy_[r].to_json();
       reps.push_back(rep);
     }
     j["replicas"] = reps;
@@ -243,6 +260,7 @@ class StandardSampler final : public ProductionSampler {
       bin_bound_count_.assign(R_, {});
       overflow_neighbors_.assign(R_, 0);
       production_.assign(R_, 0);
+      energy_.assign(R_, analysis::FluctuationAccumulator());
       isf_.clear();
     }
     samples_ = j.at("samples").get<long>();
@@ -279,6 +297,7 @@ class StandardSampler final : public ProductionSampler {
         bin_bound_sq_[r].assign(nbins, 0.0);
         bin_bound_count_[r].assign(nbins, 0);
       }
+      load_energy(rep, r);
       auto isf = analysis::SelfIsfAccumulator::from_json(rep.at("isf"));
       if (batch_)
         isf_[r] = std::move(isf);
@@ -355,10 +374,16 @@ class StandardSampler final : public ProductionSampler {
     for (std::size_t k = 1; k < copies; ++k) pooled.merge(isf_[members[k]]);
     p.isf_t = pooled.lag_times();
     p.isf_f = pooled.values();
-    p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
-    tau_alpha_error(p.tau, members, pooled, p.tau_spread, p.tau_error_method);
-    const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
-    p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
+    if (isf_on_) {
+      p.tau = analysis::extract_tau_alpha(p.isf_t, p.isf_f);
+      tau_alpha_error(p.tau, members, pooled, p.tau_spread, p.tau_error_method);
+      const double tau_for_blocks = p.tau.reached ? p.tau.value : p.tau.lower_bound;
+      p.block = std::max<long>(1, static_cast<long>(std::ceil(tau_for_blocks / frame_dt)));
+    } else {
+      // Replica exchanges in production: no ISF; blocks from the blocking analyses alone.
+      p.tau_spread.note = kNoIsfNote;
+      p.block = 1;
+    }
     // Block length per observable: at least tau_alpha, and at least the plateau of the
     // observable's own blocking analysis (the volume under a Berendsen barostat, for
     // instance, decorrelates on the barostat's time scale, which can exceed tau_alpha). When
@@ -430,8 +455,41 @@ class StandardSampler final : public ProductionSampler {
   analysis::EquilibrationVerdict judge(const Point& p, long production_steps) const {
     std::vector<analysis::ObservableHalves> halves;
     for (const auto& [name, cmp] : p.halves) halves.push_back({name, cmp});
-    return analysis::equilibration_verdict(p.tau, production_steps * c_.dt, halves,
+    // Without an ISF (exchanges in production) the verdict rests on the halves checks alone.
+    analysis::TauAlpha judged = p.tau;
+    if (!isf_on_) judged = {true, 0.0, std::numeric_limits<double>::quiet_NaN(), false};
+    return analysis::equilibration_verdict(judged, production_steps * c_.dt, halves,
                                            c_.tau_alpha_multiple);
+
+  // The energy fluctuations of replica r from a saved state (absent from states written before
+  // they were measured: then they count the samples after the resume only).
+  void load_energy(const json& rep, int r) {
+    if (!canonical_) return;
+    if (!rep.contains("energy_fluctuation")) {
+      if (r == 0)
+        spdlog::warn(
+            "checkpoint: the sampler state has no energy fluctuations; heat_capacity counts the "
+            "samples taken after this resume only");
+      energy_[r] = analysis::FluctuationAccumulator();
+      return;
+    }
+    try {
+      energy_[r] = analysis::FluctuationAccumulator::from_json(rep.at("energy_fluctuation"));
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("checkpoint: ") + e.what());
+    }
+  }
+
+  // C_v = <dE^2>/(N T^2) (NVT) or C_p = <dH^2>/(N T^2) (NPT) per particle (k_B = 1), pooled
+  // over the copies, with blocks as long as those of u.
+  json heat_capacity(const std::vector<int>& members, double t, long block) const {
+    std::vector<BlockEstimate> per;
+    for (int r : members) per.push_back(energy_[r].variance(block));
+    BlockEstimate v = per.size() == 1 ? per[0] : analysis::pool_replicas(per);
+    const double n = c_.n_particles;  // N_ is not set in a sampler that only joins states
+    v.mean *= n / (t * t);
+    v.error *= n / (t * t);
+    return value_json(v);
   }
 
   json build_measurements() {
@@ -549,11 +607,15 @@ class StandardSampler final : public ProductionSampler {
       s["species_energy"] = species_energies(bin_bound_sum_, bin_bound_sq_, bin_bound_count_);
       s["species_energy_all_neighbors"] =
           species_energies(bin_energy_sum_, bin_energy_sq_, bin_energy_count_);
+      if (canonical_)
+        s["heat_capacity"] = heat_capacity(groups[ti], p.t, p.scalars[kU].block_length);
       s["isf_curve"] = {{"t", p.isf_t}, {"F", p.isf_f}};
       const bool has_error = p.tau.reached && p.tau_spread.error > 0.0;
       s["tau_alpha"] = {{"value", p.tau.reached ? json(p.tau.value) : json(nullptr)},
                         {"reached", p.tau.reached},
-                        {"lower_bound", p.tau.reached ? json(nullptr) : json(p.tau.lower_bound)},
+                        {"lower_bound", p.tau.reached || !std::isfinite(p.tau.lower_bound)
+                                            ? json(nullptr)
+                                            : json(p.tau.lower_bound)},
                         {"error", has_error ? json(p.tau_spread.error) : json(nullptr)},
                         {"error_method", has_error ? json(p.tau_error_method) : json(nullptr)},
                         {"error_estimates", p.tau_spread.n_estimates},
@@ -699,6 +761,8 @@ class StandardSampler final : public ProductionSampler {
 
   RunConfig c_;
   const ModelInfo& m_;
+  const bool isf_on_;     // no replica exchanges in production: the ISF and tau_alpha are measured
+  const bool canonical_;  // canonical thermostat (and barostat): heat_capacity is measured
   bool batch_ = false;    // begin() was called: the sampler follows an engine's batch
   std::vector<int> ids_;  // scan-wide index of each replica
   int R_ = 0, N_ = 0;
@@ -716,6 +780,7 @@ class StandardSampler final : public ProductionSampler {
   std::vector<std::vector<double>> bin_bound_sum_, bin_bound_sq_;
   std::vector<std::vector<long>> bin_bound_count_;
   std::vector<analysis::SelfIsfAccumulator> isf_;
+  std::vector<analysis::FluctuationAccumulator> energy_;  // e = (K + U [+ pV]) / N per sample
 };
 
 std::unique_ptr<ProductionSampler> make_standard_sampler(const RunConfig& config) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <numeric>
 #include <sstream>
@@ -42,7 +43,12 @@ ScanDriver::ScanDriver(const RunConfig& c, const ScanOptions& opt)
               {"production", c.max_production_steps(), &target_, &target_, false,
                std::gcd(std::gcd(c.thermo_interval, c.sample_interval),
                         c.trajectory_interval > 0 ? c.trajectory_interval : c.sample_interval)}},
-      sanity_(c, model_.dimension) {}
+      sanity_(c, model_.dimension),
+      exchange_(c) {
+  // Exchange attempts fall on block boundaries.
+  for (ScanStage& st : stages_)
+    if (c.exchanges_in(st.name)) st.block = std::gcd(st.block, c.replica_exchange_interval);
+}
 
 ScanReport ScanDriver::run() {
   setup();
@@ -79,6 +85,10 @@ void ScanDriver::start_run() {
     throw InputError(
         "\"production\": \"until-equilibrated\" runs in one process (state points leave the "
         "batch as they pass); run it without mpirun/srun, or with \"production\": \"fixed\"");
+  if (exchange_.on() && processes_ > 1)
+    throw InputError(
+        "replica_exchange_interval: replica exchange runs in a single process (this run has " +
+        std::to_string(processes_) + ")");
   if (c_.threads > 0) omp_set_num_threads(c_.threads);
   // A backend that cannot run fails here, before the run directory exists.
   require_backend_available(c_.backend);
@@ -169,6 +179,11 @@ void ScanDriver::load_checkpoint() {
 void ScanDriver::check_checkpoint() {
   const RunCheckpoint& k = *resume_;
   require_same_config(k.config, to_json(c_), resume_path_);
+  if (exchange_.on()) {
+    if (k.exchange.is_null())
+      throw InputError(resume_path_ + ": the checkpoint holds no replica-exchange state");
+    exchange_.load_state(k.exchange, resume_path_);
+  }
   if (k.finished && fs::exists(c_.output_dir + "/measurements.json"))
     throw InputError(c_.output_dir + " holds a finished run (" + resume_path_ +
                      " is marked finished and measurements.json exists); use --force to "
@@ -308,6 +323,7 @@ void ScanDriver::open_outputs() {
     if (procs_.root())
       thermo_.open(c_.output_dir + "/thermo", replicas_, c_.ensemble == "npt", c_.pressure,
                    model_.dimension, resume_ ? &resume_->thermo_bytes : nullptr);
+    if (procs_.root() && exchange_.on()) exchange_.open_log(c_.output_dir, resume_.has_value());
   });
   sampler_ = opt_.make_sampler ? opt_.make_sampler(c_) : make_standard_sampler(c_);
 
@@ -422,6 +438,7 @@ long ScanDriver::run_block(int si, long done) {
   if (si == kProduction) production_done_ = done;
   if (si == kProduction && c_.adaptive_production() && done % c_.production_steps == 0)
     check_production(done);
+  if (exchange_.due(st.name, done)) exchange_replicas(si, done);
   progress_->update(step_, st.name);
   const BlockRequests requests = block_requests();
   if (requests.checkpoint) checkpoint_block(si, done);
@@ -437,6 +454,19 @@ void ScanDriver::apply_stage_targets() {
   if (local_.empty()) return;
   engine_->set_targets(*st.t0, *st.t1, pressure_);
   engine_->set_replica_ids(local_);
+}
+
+// A replica-exchange attempt (after the block's thermo rows and samples, which belong to the
+// configurations that ran the block): the energies of the last step decide, and the swapped
+// configurations change batch positions with their velocities scaled.
+void ScanDriver::exchange_replicas(int si, long done) {
+  const std::string& name = stages_[si].name;
+  observe();
+  const ExchangeMoves moves =
+      exchange_.attempt(exchange_.attempt_number(name, done), step_, name, alive_, obs_);
+  if (!moves.any) return;
+  move_configurations(*engine_, moves, model_.dimension);
+  apply_stage_targets();
 }
 
 // The stop and checkpoint requests of every process.
@@ -714,6 +744,7 @@ void ScanDriver::write_gathered(RunCheckpoint& k, int stage, long done, bool fin
     k.retired = retired_;
     k.dropped = nlohmann::json::array();
     for (const auto& d : dropped_) k.dropped.push_back(d.to_json());
+    k.exchange = exchange_.on() ? exchange_.save_state() : nlohmann::json();
     write_checkpoint(c_.output_dir, k);
     spdlog::debug("checkpoint at step {}", step_);
   });
@@ -770,6 +801,19 @@ void ScanDriver::write_measurements(const nlohmann::json& sampler_state) {
     all->load_state(sampler_state);
     all->finish(c_.output_dir, dropped_, run_provenance(c_, *engine_));
   }
+  add_exchange_summary();
+}
+
+// measurements.json gains the replica-exchange statistics.
+void ScanDriver::add_exchange_summary() const {
+  if (!exchange_.on()) return;
+  const std::string path = c_.output_dir + "/measurements.json";
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream text;
+  text << f.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(text.str());
+  j["replica_exchange"] = exchange_.summary();
+  write_json_atomic(path, j);
 }
 
 void ScanDriver::write_snapshots(const RunCheckpoint& final_state) const {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "src/engine/replica_exchange.hpp"
 #include "src/engine/sanity.hpp"
 #include "src/engine/scan_support.hpp"
 #include "vitrify/engine/engine.hpp"
@@ -79,7 +80,7 @@ class ScanDriver {
   void start_run();
   void start_run_directory() const;  // process 0
   void load_checkpoint();            // process 0: resume_ and resume_path_
-  void check_checkpoint();           // process 0
+  void check_checkpoint();           // process 0 (also restores the exchange state)
   ScanStart agree_on_start() const;
   void receive_share();  // part_
   RunCheckpoint share_of_checkpoint(int process) const;
@@ -99,6 +100,7 @@ class ScanDriver {
   void run_stage(int si, long done);
   long run_block(int si, long done);  // returns the steps of the stage done after the block
   void apply_stage_targets();
+  void exchange_replicas(int si, long done);
   BlockRequests block_requests() const;
   [[noreturn]] void stop(const ScanStage& st, const BlockRequests& requests) const;
 
@@ -134,6 +136,7 @@ class ScanDriver {
   void finish();
   void write_outputs(const RunCheckpoint& final_state);
   void write_measurements(const nlohmann::json& sampler_state);
+  void add_exchange_summary() const;
   void write_snapshots(const RunCheckpoint& final_state) const;
   void log_summary(const RunCheckpoint& final_state) const;
   void analyze() const;
@@ -177,7 +180,8 @@ class ScanDriver {
   std::optional<Progress> progress_;
   // The observables of every remaining replica, in the order of alive_, on every process.
   std::vector<double> obs_;
-  SanityChecks sanity_;  // the physical checks (same state on every process)
+  SanityChecks sanity_;       // the physical checks (same state on every process)
+  ReplicaExchange exchange_;  // parallel tempering (one process only)
   bool sampling_ = false;
   bool injected_ = false;  // ScanOptions::inject_nan_replica has been applied
 

@@ -269,6 +269,7 @@ std::string encode_checkpoint(const RunCheckpoint& c) {
   j["replicas"] = c.replicas;
   j["dropped"] = c.dropped;
   if (!c.retired.empty()) j["retired"] = c.retired;
+  if (!c.exchange.is_null()) j["exchange"] = c.exchange;
   json b;
   b["n_replicas"] = s.n_replicas;
   b["n"] = s.n;
@@ -367,6 +368,7 @@ RunCheckpoint decode_checkpoint(const std::string& bytes, const std::string& sou
     }
     if (j.contains("dropped")) c.dropped = field<json>(j, "dropped");
     if (j.contains("retired")) c.retired = field<std::vector<int>>(j, "retired");
+    if (j.contains("exchange")) c.exchange = field<json>(j, "exchange");
   } catch (const json::exception& e) {
     throw InputError(source + ": incomplete checkpoint: " + e.what());
   } catch (const InputError& e) {

@@ -80,6 +80,58 @@ struct Reader {
   }
 };
 
+// "replica_exchange_stages": a non-empty list of distinct stage names in which the targets
+// stay fixed.
+std::vector<std::string> exchange_stages(const Reader& in) {
+  const json& v = in.j.at("replica_exchange_stages");
+  if (!v.is_array() || v.empty())
+    in.fail("replica_exchange_stages",
+            "must be a non-empty array of stage names (\"equilibrate\", \"production\")");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string key = "replica_exchange_stages[" + std::to_string(i) + "]";
+    if (!v[i].is_string()) in.fail(key, "must be \"equilibrate\" or \"production\"");
+    const std::string s = v[i].get<std::string>();
+    in.one_of(key, s, {"equilibrate", "production"});
+    if (std::find(out.begin(), out.end(), s) != out.end())
+      in.fail(key, "\"" + s + "\" is listed twice");
+    out.push_back(s);
+  }
+  return out;
+}
+
+// Parallel tempering: the interval, the stages, and the ensemble the acceptance criterion
+// assumes (canonical thermostat and barostat, two or more distinct temperatures).
+void parse_replica_exchange(const Reader& in, RunConfig& c) {
+  const std::string key = "replica_exchange_interval";
+  c.replica_exchange_interval = in.integer(key, 0);
+  in.at_least(key, c.replica_exchange_interval, 0);
+  if (in.has("replica_exchange_stages")) {
+    if (c.replica_exchange_interval == 0)
+      in.fail("replica_exchange_stages", "is only used with replica_exchange_interval > 0");
+    c.replica_exchange_stages = exchange_stages(in);
+  }
+  if (c.replica_exchange_interval == 0) return;
+  if (c.ensemble == "nve")
+    in.fail(key, "needs ensemble nvt or npt with a canonical thermostat (\"csvr\")");
+  if (c.thermostat == "berendsen")
+    in.fail(key,
+            "needs \"thermostat\": \"csvr\": the Berendsen thermostat does not sample the "
+            "canonical ensemble that the exchange criterion assumes");
+  if (c.ensemble == "npt" && c.barostat == "berendsen")
+    in.fail(key,
+            "needs \"barostat\": \"c-rescale\": the Berendsen barostat does not sample the "
+            "NPT ensemble that the exchange criterion assumes");
+  std::set<double> distinct(c.temperatures.begin(), c.temperatures.end());
+  if (distinct.size() < 2 || distinct.size() != c.temperatures.size())
+    in.fail(key, "needs two or more distinct temperatures");
+  if (c.adaptive_production())
+    in.fail(key,
+            "cannot be combined with \"production\": \"until-equilibrated\" (a state point that "
+            "passes leaves the batch, which would break the temperature ladder); use \"fixed\" "
+            "production");
+}
+
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {"model",
                                                 "n_particles",
@@ -121,6 +173,8 @@ const std::vector<std::string>& known_keys() {
                                                 "checkpoint_wall_seconds",
                                                 "on_failure",
                                                 "keep_checkpoints",
+                                                "replica_exchange_interval",
+                                                "replica_exchange_stages",
                                                 "comment"};
   return keys;
 }
@@ -406,6 +460,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.one_of("on_failure", c.on_failure, {"stop", "drop"});
   c.keep_checkpoints = in.boolean("keep_checkpoints", false);
   if (in.has("comment") && !j.at("comment").is_string()) in.fail("comment", "must be a string");
+  parse_replica_exchange(in, c);
 
   // The initial lattice must hold N particles without overlap, and the box must be at least
   // twice the neighbour-list radius (minimum-image convention).
@@ -482,6 +537,9 @@ json to_json(const RunConfig& c) {
   j["checkpoint_wall_seconds"] = c.checkpoint_wall_seconds;
   j["on_failure"] = c.on_failure;
   j["keep_checkpoints"] = c.keep_checkpoints;
+  j["replica_exchange_interval"] = c.replica_exchange_interval;
+  // Only with exchanges (the key is refused without them).
+  if (c.replica_exchange_interval > 0) j["replica_exchange_stages"] = c.replica_exchange_stages;
   return j;
 }
 

@@ -30,6 +30,7 @@ const std::set<std::string>& top_level_files() {
                                               "analysis_grid.csv",
                                               "analysis_heat_capacity.csv",
                                               "summary.txt",
+                                              "replica_exchange.csv",
                                               "checkpoint.bin",
                                               "checkpoint.prev.bin"};
   return names;

@@ -45,6 +45,8 @@ struct StatePointMeasurement {
   MeasuredValue potential_energy;                       // u per particle
   std::optional<MeasuredValue> enthalpy;                // h = u + p v per particle (NPT)
   std::map<std::string, MeasuredValue> species_energy;  // species seen at this T only
+  // Measured heat capacity per particle from fluctuations (canonical runs only; optional).
+  std::optional<MeasuredValue> heat_capacity;
   TauAlphaMeasurement tau_alpha;
   bool equilibrated = true;
   std::vector<std::string> flags;

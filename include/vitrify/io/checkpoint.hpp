@@ -35,6 +35,8 @@ struct RunCheckpoint {
   // Production "until-equilibrated": the replicas whose state point passed and left the batch
   // (scan-wide indices, ascending); their sampler entries stay in `sampler`. Absent: none.
   std::vector<int> retired;
+  // The replica-exchange state (src/engine/replica_exchange.hpp); null when exchanges are off.
+  nlohmann::json exchange;
 };
 
 // The batch replicas `indices` (positions in `in`, in that order) of an engine state: how a

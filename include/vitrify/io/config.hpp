@@ -52,6 +52,9 @@ struct RunConfig {
   double checkpoint_wall_seconds = 600;  // wall-clock seconds between checkpoints (0 = off)
   std::string on_failure = "stop";       // non-finite replica: "stop" the run or "drop" it
   bool keep_checkpoints = false;         // keep the checkpoints of a finished scan
+  // Parallel tempering: steps between exchange attempts (0 = off) and the stages that run them.
+  long replica_exchange_interval = 0;
+  std::vector<std::string> replica_exchange_stages = {"equilibrate", "production"};
 
   bool adaptive_production() const { return production == "until-equilibrated"; }
   // The longest production a replica can run (steps).
@@ -61,6 +64,13 @@ struct RunConfig {
   int n_replicas() const { return static_cast<int>(temperatures.size()) * copies_per_temperature; }
   // Target temperature of replica r (replicas of one temperature are consecutive).
   double replica_temperature(int r) const { return temperatures[r / copies_per_temperature]; }
+  // Whether replica exchanges run in the stage named `stage` ("equilibrate", "production").
+  bool exchanges_in(const std::string& stage) const {
+    if (replica_exchange_interval <= 0) return false;
+    for (const auto& s : replica_exchange_stages)
+      if (s == stage) return true;
+    return false;
+  }
 };
 
 // Validates and fills defaults. `source` names the file in messages.

@@ -712,5 +712,27 @@ TEST(StatmechFiles, ReferenceInputsInTestData) {
   }
 }
 
+// Measured heat capacities (canonical runs) are compared with the model's at their state points:
+// the NVT model as it is, the NPT one (configurational, d h_qs/dT) plus the kinetic d/2.
+TEST(Statmech, MeasuredHeatCapacityAgainstTheModel) {
+  for (const SyntheticModel& s : {testing::hump2d_table2(), testing::binary3d_gaussian()}) {
+    json m = testing::make_measurements(s, 1);
+    EXPECT_TRUE(analyze(m, AnalyzeOptions{})["thermodynamics"]["heat_capacity_measured"].empty());
+    m["state_points"][1]["heat_capacity"] = {{"mean", 2.5}, {"error", 0.1}};
+    m["state_points"][2]["heat_capacity"] = {{"mean", nullptr}, {"error", nullptr}};
+    const json a = analyze(m, AnalyzeOptions{});
+    const json& rows = a["thermodynamics"]["heat_capacity_measured"];
+    ASSERT_EQ(rows.size(), 1u) << s.model;
+    EXPECT_EQ(rows[0]["temperature"], m["state_points"][1]["temperature"]);
+    EXPECT_EQ(rows[0]["measured"]["value"].get<double>(), 2.5);
+    const json& c = a["per_temperature"]["heat_capacity_model"];
+    const double kinetic = s.ensemble == "npt" ? 0.5 * m["dimension"].get<double>() : 0.0;
+    const double model = c["value"][1].get<double>() + kinetic;
+    EXPECT_NEAR(rows[0]["model"]["value"].get<double>(), model, 1e-12) << s.model;
+    const double sigma = std::hypot(0.1, c["error"][1].get<double>());
+    EXPECT_NEAR(rows[0]["pull"].get<double>(), (2.5 - model) / sigma, 1e-9) << s.model;
+  }
+}
+
 }  // namespace
 }  // namespace vitrify::analysis

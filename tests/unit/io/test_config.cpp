@@ -207,7 +207,7 @@ TEST(Config, EveryKeyIsDocumented) {
 TEST(Config, ShippedInputsAreValid) {
   for (const char* name : {"default.json", "demo-hump2d.json", "demo-binary3d.json", "hump2d.json",
                            "binary3d.json", "bench-binary3d.json", "demo-kob-andersen.json",
-                           "kob-andersen.json", "bench-kob-andersen.json"}) {
+                           "kob-andersen.json", "bench-kob-andersen.json", "pt-hump2d.json"}) {
     const std::string path = std::string(VITRIFY_SOURCE_DIR_FOR_TESTS) + "/inputs/" + name;
     EXPECT_NO_THROW(vitrify::load_config(path)) << path;
   }
@@ -242,4 +242,23 @@ TEST(Config, ThermostatAndBarostatComponents) {
   expect_rejected(with(with(base_hump(), "ensemble", "nve"), "thermostat", "csvr"),
                   {"\"thermostat\"", "nve"});
   expect_rejected(with(base_hump(), "thermostat", 1), {"\"thermostat\""});
+}
+
+// Parallel tempering: the keys reach the configuration and survive the resolved configuration;
+// the stages are written only with exchanges on.
+TEST(Config, ReplicaExchangeKeys) {
+  json j = with(with(base_hump(), "thermostat", "csvr"), "replica_exchange_interval", 50);
+  j["replica_exchange_stages"] = {"equilibrate"};
+  const auto c = vitrify::parse_config(j, "test.json");
+  EXPECT_EQ(c.replica_exchange_interval, 50);
+  EXPECT_TRUE(c.exchanges_in("equilibrate"));
+  EXPECT_FALSE(c.exchanges_in("production"));
+  json resolved = vitrify::to_json(c);
+  resolved.erase("barostat");  // written for every ensemble, refused under nvt
+  const auto again = vitrify::parse_config(resolved, "resolved");
+  EXPECT_EQ(again.replica_exchange_stages, std::vector<std::string>{"equilibrate"});
+  const auto off = vitrify::parse_config(base_hump(), "test.json");
+  EXPECT_EQ(off.replica_exchange_interval, 0);
+  EXPECT_FALSE(off.exchanges_in("production"));
+  EXPECT_FALSE(vitrify::to_json(off).contains("replica_exchange_stages"));
 }
