@@ -460,6 +460,7 @@ class StandardSampler final : public ProductionSampler {
     if (!isf_on_) judged = {true, 0.0, std::numeric_limits<double>::quiet_NaN(), false};
     return analysis::equilibration_verdict(judged, production_steps * c_.dt, halves,
                                            c_.tau_alpha_multiple);
+  }
 
   // The energy fluctuations of replica r from a saved state (absent from states written before
   // they were measured: then they count the samples after the resume only).
