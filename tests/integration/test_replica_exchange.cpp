@@ -141,7 +141,8 @@ TEST(ReplicaExchange, AcceptanceIsTheMeanOfTheCriterion) {
   EXPECT_EQ(pt.at("round_trips").size(), 3u);
   EXPECT_GE(pt.at("round_trips_total").get<long>(), 1);
   // tau_alpha is not measured with exchanges in production; the statics are.
-  for (const auto& s : measurements(dir)["state_points"]) {
+  const json all = measurements(dir);  // a range-for over a temporary's member would dangle
+  for (const auto& s : all.at("state_points")) {
     EXPECT_TRUE(s["tau_alpha"]["value"].is_null());
     EXPECT_TRUE(s["isf_curve"]["t"].empty());
     EXPECT_NE(s["tau_alpha"]["error_note"].get<std::string>().find("replica exchanges"),
