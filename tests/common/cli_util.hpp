@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -70,6 +71,20 @@ inline Cmd run_shell(const std::string& command) {
 // Runs `vitrify ARGS` (the binary under test) through the shell.
 inline Cmd run_cli(const std::string& args) {
   return run_shell(std::string(VITRIFY_BINARY) + " " + args);
+}
+
+// The outputs of a run directory that must not depend on interruptions: the measurement
+// files, thermo/ and snapshots/, sorted.
+inline std::vector<std::string> run_output_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files = {"measurements.json", "measurements_summary.csv",
+                                    "measurements_isf.csv", "measurements_concentrations.csv",
+                                    "measurements_species_energy.csv"};
+  for (const char* sub : {"thermo", "snapshots"})
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub))
+      files.push_back(std::string(sub) + "/" + e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace vitrify::test_util

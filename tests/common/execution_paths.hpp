@@ -45,6 +45,7 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
+#include "vitrify/engine/initial.hpp"
 #include "vitrify/engine/replica_engine.hpp"
 #include "vitrify/models/all.hpp"
 #include "vitrify/models/model_info.hpp"
@@ -80,6 +81,18 @@ struct HostDevicePathExec : CpuExec {
 template <class Exec, class Model>
 std::unique_ptr<Engine> make_replica_engine(const EngineSettings& es) {
   return std::make_unique<ReplicaEngine<Exec, Model>>(Model::info().name, es);
+}
+
+// Lattice replicas of n particles of `Model`, one per density, at temperature t.
+template <class Model>
+BatchState lattice_batch(const std::vector<double>& densities, int n, double t,
+                         std::uint64_t seed) {
+  const ModelInfo m = Model::info();
+  BatchState s;
+  s.resize(static_cast<int>(densities.size()), n, m.dimension);
+  for (int r = 0; r < s.n_replicas; ++r)
+    make_lattice_replica(s, r, m, densities[r], t, replica_seed(seed, r));
+  return s;
 }
 
 // ---- the paths --------------------------------------------------------------------------

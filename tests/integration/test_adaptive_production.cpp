@@ -86,17 +86,6 @@ std::string thermo(const std::string& dir, int replica) {
   return dir + name;
 }
 
-std::vector<std::string> outputs(const std::string& dir) {
-  std::vector<std::string> files = {"measurements.json", "measurements_summary.csv",
-                                    "measurements_isf.csv", "measurements_concentrations.csv",
-                                    "measurements_species_energy.csv"};
-  for (const char* sub : {"thermo", "snapshots"})
-    for (const auto& e : fs::directory_iterator(dir + "/" + sub))
-      files.push_back(std::string(sub) + "/" + e.path().filename().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 }  // namespace
 
 TEST(AdaptiveProduction, ExtendsOnlyTheSlowPointsAndStopsAtTheBudget) {
@@ -177,8 +166,8 @@ TEST(AdaptiveProduction, ResumeIsExact) {
     j["keep_checkpoints"] = true;
     for (long stop : plan) EXPECT_THROW(run_lib(j, stop), vitrify::ScanInterrupted) << name;
     run_lib(j);
-    const auto files = outputs(ref);
-    ASSERT_EQ(files, outputs(dir)) << name;
+    const auto files = vitrify::test_util::run_output_files(ref);
+    ASSERT_EQ(files, vitrify::test_util::run_output_files(dir)) << name;
     for (const auto& f : files)
       EXPECT_TRUE(read_file(ref + "/" + f) == read_file(dir + "/" + f)) << name << ": " << f;
     fs::remove_all(dir);

@@ -30,6 +30,7 @@ namespace {
 using vitrify::test_util::Cmd;
 using vitrify::test_util::read_file;
 using vitrify::test_util::run_cli;
+using vitrify::test_util::run_output_files;
 std::string temp_dir(const std::string& name) {
   const std::string dir = vitrify::test_util::fresh_temp_dir("vitrify_ckpt", name);
   fs::create_directories(dir);
@@ -59,20 +60,8 @@ void run_lib(const json& j, long stop_after = 0, bool force = false) {
   vitrify::run_scan(vitrify::parse_config(j, "test"), opt);
 }
 
-// The outputs that must not depend on interruptions.
-std::vector<std::string> output_files(const std::string& dir) {
-  std::vector<std::string> files = {"measurements.json", "measurements_summary.csv",
-                                    "measurements_isf.csv", "measurements_concentrations.csv",
-                                    "measurements_species_energy.csv"};
-  for (const char* sub : {"thermo", "snapshots"})
-    for (const auto& e : fs::directory_iterator(dir + "/" + sub))
-      files.push_back(std::string(sub) + "/" + e.path().filename().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 void expect_same_outputs(const std::string& a, const std::string& b, const std::string& what) {
-  const auto fa = output_files(a), fb = output_files(b);
+  const auto fa = run_output_files(a), fb = run_output_files(b);
   ASSERT_EQ(fa, fb) << what;
   ASSERT_GE(fa.size(), 9u);
   for (const auto& f : fa)

@@ -23,6 +23,7 @@
 
 using namespace vitrify;
 using test_paths::HostDevicePathExec;
+using test_paths::lattice_batch;
 using test_util::FullListCpuExec;
 
 namespace {
@@ -36,17 +37,6 @@ std::unique_ptr<Engine> full_list_cpu_engine(const EngineSettings& es) {
 template <class Model>
 std::unique_ptr<Engine> device_path_engine(const EngineSettings& es) {
   return test_paths::make_replica_engine<HostDevicePathExec, Model>(es);
-}
-
-template <class Model>
-BatchState lattice_batch(const std::vector<double>& densities, int n, double t,
-                         std::uint64_t seed) {
-  const ModelInfo m = Model::info();
-  BatchState s;
-  s.resize(static_cast<int>(densities.size()), n, m.dimension);
-  for (int r = 0; r < s.n_replicas; ++r)
-    make_lattice_replica(s, r, m, densities[r], t, replica_seed(seed, r));
-  return s;
 }
 
 void expect_identical(const BatchState& a, const BatchState& b, const std::string& what) {

@@ -22,19 +22,9 @@
 #include "vitrify/models/all.hpp"
 
 using namespace vitrify;
+using test_paths::lattice_batch;
 
 namespace {
-
-template <class Model>
-BatchState lattice_batch(const std::vector<double>& densities, int n, double t,
-                         std::uint64_t seed) {
-  const ModelInfo m = Model::info();
-  BatchState s;
-  s.resize(static_cast<int>(densities.size()), n, m.dimension);
-  for (int r = 0; r < s.n_replicas; ++r)
-    make_lattice_replica(s, r, m, densities[r], t, replica_seed(seed, r));
-  return s;
-}
 
 EngineSettings block_settings(EngineSettings es) {
   es.kernel = KernelKind::kBlock;
