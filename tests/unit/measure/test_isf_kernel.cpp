@@ -13,10 +13,31 @@ TEST(IsfKernel, BesselJ0MatchesStandardLibrary) {
     worst = std::max(worst, std::fabs(vk::bessel_j0(x) - std::cyl_bessel_j(0.0, x)));
     EXPECT_EQ(vk::bessel_j0(-x), vk::bessel_j0(x));
   }
-  EXPECT_LT(worst, 2e-12);
+  EXPECT_LT(worst, 1e-13);
   EXPECT_EQ(vk::bessel_j0(0.0), 1.0);
-  // Either side of the switch between series and asymptotic expansion.
-  EXPECT_NEAR(vk::bessel_j0(std::nextafter(12.0, 0.0)), vk::bessel_j0(12.0), 2e-12);
+  // Either side of every switch: small-argument series / first polynomial, between the
+  // table's polynomials, last polynomial / asymptotic expansion.
+  EXPECT_NEAR(vk::bessel_j0(std::nextafter(1e-3, 0.0)), vk::bessel_j0(1e-3), 1e-14);
+  for (int i = 1; i <= vk::kIsfTableIntervals; ++i) {
+    const double x = i;
+    EXPECT_NEAR(vk::bessel_j0(std::nextafter(x, 0.0)), vk::bessel_j0(x), 1e-14) << "x = " << x;
+    EXPECT_NEAR(vk::bessel_j0(x), std::cyl_bessel_j(0.0, x), 1e-14) << "x = " << x;
+  }
+}
+
+TEST(IsfKernel, SincMatchesStandardLibrary) {
+  double worst = 0.0;
+  for (double x = 1e-3; x <= 150.0; x += 0.0037) {
+    worst = std::max(worst, std::fabs(vk::sinc(x) - std::sin(x) / x));
+    EXPECT_EQ(vk::sinc(-x), vk::sinc(x));
+  }
+  EXPECT_LT(worst, 1e-14);
+  for (int i = 1; i <= vk::kIsfTableIntervals; ++i) {
+    const double x = i;
+    EXPECT_NEAR(vk::sinc(std::nextafter(x, 0.0)), vk::sinc(x), 1e-14) << "x = " << x;
+    EXPECT_NEAR(vk::sinc(x), std::sin(x) / x, 1e-14) << "x = " << x;
+  }
+  EXPECT_NEAR(vk::sinc(std::nextafter(1e-3, 0.0)), vk::sinc(1e-3), 1e-15);
 }
 
 TEST(IsfKernel, TwoDimensionalDirectionAverageIsJ0) {
