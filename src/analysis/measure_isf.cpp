@@ -92,52 +92,159 @@ void SelfIsfAccumulator::ensure_result_levels(size_t n_levels) {
   }
 }
 
-void SelfIsfAccumulator::correlate_and_push(int level, const double* current) {
-  Level& lv = levels_[static_cast<size_t>(level)];
+IsfFramePlan SelfIsfAccumulator::plan_frame() const {
+  IsfFramePlan plan;
+  const int p = options_.points_per_level;
+  const int m = options_.decimation;
+  const long f = frames_added_;
+  int levels = static_cast<int>(levels_.size());
+  int below_store = -1;  // ring slot the level below stores this frame in
+  for (int level = 0;; ++level) {
+    if (f % level_stride(level) != 0) break;
+    int n_stored, newest;
+    if (level >= levels) {
+      // Level `level` starts when frame m^level arrives (frame 0 is its first frame, copied
+      // from the level below, where it is m places back); never at frame 0.
+      if (f == 0 && level > 0) break;
+      if (options_.max_levels > 0 && level >= options_.max_levels) break;
+      plan.new_level = level;
+      levels = level + 1;
+      if (level > 0) {
+        plan.copy_from = (level - 1) * p + ((below_store - m) % p + p) % p;
+        n_stored = 1;
+        newest = 0;
+      } else {
+        n_stored = 0;
+        newest = -1;
+      }
+    } else {
+      n_stored = levels_[static_cast<size_t>(level)].n_stored;
+      newest = levels_[static_cast<size_t>(level)].newest;
+    }
+    // Before the store the newest frame is 1 place back, the one j places back sits at ring
+    // slot newest - (j - 1).
+    const int j_max = std::min(p - 1, n_stored);
+    for (int j = first_j(level); j <= j_max; ++j) {
+      plan.origin_slots.push_back(level * p + ((newest - (j - 1)) % p + p) % p);
+      plan.origin_level.push_back(level);
+      plan.origin_j.push_back(j);
+    }
+    below_store = (newest + 1) % p;
+    plan.store_slots.push_back(level * p + below_store);
+  }
+  plan.slots = levels * p;
+  return plan;
+}
+
+void SelfIsfAccumulator::advance(const IsfFramePlan& plan, const double* origin_sums,
+                                 const double* current) {
   const int p = options_.points_per_level;
   const size_t frame_size = static_cast<size_t>(dim_) * static_cast<size_t>(n_particles_);
-  const double inv_m = 1.0 / static_cast<double>(n_particles_);
-  std::vector<double>& sums = sums_[static_cast<size_t>(level)];
-  std::vector<long>& counts = counts_[static_cast<size_t>(level)];
-  std::vector<double>* wsums = nullptr;
-  std::vector<long>* wcounts = nullptr;
+  auto slot_data = [&](int slot) {
+    return levels_[static_cast<size_t>(slot / p)].frames.data() +
+           static_cast<size_t>(slot % p) * frame_size;
+  };
+  if (plan.new_level >= 0) {
+    Level fresh;
+    if (plan.new_level > 0) {
+      fresh.n_stored = 1;
+      fresh.newest = 0;
+    }
+    if (current) {
+      fresh.frames.assign(static_cast<size_t>(p) * frame_size, 0.0);
+      if (plan.copy_from >= 0) {
+        const double* src = slot_data(plan.copy_from);
+        std::copy(src, src + frame_size, fresh.frames.begin());
+      }
+    }
+    levels_.push_back(std::move(fresh));
+    ensure_result_levels(levels_.size());
+  }
+  std::vector<std::vector<double>>* wsums = nullptr;
+  std::vector<std::vector<long>>* wcounts = nullptr;
   if (options_.window_frames > 0) {
     const size_t w = static_cast<size_t>(frames_added_ / options_.window_frames);
     while (window_sums_.size() <= w) {
       window_sums_.emplace_back();
       window_counts_.emplace_back();
     }
-    while (window_sums_[w].size() <= static_cast<size_t>(level)) {
-      window_sums_[w].emplace_back(static_cast<size_t>(p), 0.0);
-      window_counts_[w].emplace_back(static_cast<size_t>(p), 0L);
+    wsums = &window_sums_[w];
+    wcounts = &window_counts_[w];
+    // The levels this frame reaches (the window's levels grow as its frames reach them).
+    const size_t reached =
+        plan.store_slots.empty() ? 0 : static_cast<size_t>(plan.store_slots.back() / p + 1);
+    while (wsums->size() < reached) {
+      wsums->emplace_back(static_cast<size_t>(p), 0.0);
+      wcounts->emplace_back(static_cast<size_t>(p), 0L);
     }
-    wsums = &window_sums_[w][static_cast<size_t>(level)];
-    wcounts = &window_counts_[w][static_cast<size_t>(level)];
   }
-  // Before the push the newest stored frame is 1 place back, the one j places back sits at
-  // slot newest - (j - 1).
-  const int j_max = std::min(p - 1, lv.n_stored);
-  for (int j = first_j(level); j <= j_max; ++j) {
-    const int slot = ((lv.newest - (j - 1)) % p + p) % p;
-    const double* origin = lv.frames.data() + static_cast<size_t>(slot) * frame_size;
-    const double s = dim_ == 3 ? sweep_particles<3>(k_, n_particles_, current, origin)
-                               : sweep_particles<2>(k_, n_particles_, current, origin);
-    sums[static_cast<size_t>(j)] += s * inv_m;
-    counts[static_cast<size_t>(j)] += 1;
+  const double inv_m = 1.0 / static_cast<double>(n_particles_);
+  for (size_t o = 0; o < plan.origin_slots.size(); ++o) {
+    double s;
+    if (current) {
+      const double* origin = slot_data(plan.origin_slots[o]);
+      s = dim_ == 3 ? sweep_particles<3>(k_, n_particles_, current, origin)
+                    : sweep_particles<2>(k_, n_particles_, current, origin);
+    } else {
+      s = origin_sums[o];
+    }
+    const size_t l = static_cast<size_t>(plan.origin_level[o]);
+    const size_t j = static_cast<size_t>(plan.origin_j[o]);
+    sums_[l][j] += s * inv_m;
+    counts_[l][j] += 1;
     if (wsums) {
-      (*wsums)[static_cast<size_t>(j)] += s * inv_m;
-      (*wcounts)[static_cast<size_t>(j)] += 1;
+      (*wsums)[l][j] += s * inv_m;
+      (*wcounts)[l][j] += 1;
     }
   }
-  lv.newest = (lv.newest + 1) % p;
-  std::copy(current, current + frame_size,
-            lv.frames.begin() + static_cast<long>(static_cast<size_t>(lv.newest) * frame_size));
-  lv.n_stored = std::min(lv.n_stored + 1, p);
+  for (int slot : plan.store_slots) {
+    Level& lv = levels_[static_cast<size_t>(slot / p)];
+    lv.newest = slot % p;
+    lv.n_stored = std::min(lv.n_stored + 1, p);
+    if (current) std::copy(current, current + frame_size, slot_data(slot));
+  }
+  ++frames_added_;
+}
+
+void SelfIsfAccumulator::apply_frame(const IsfFramePlan& plan, const double* origin_sums) {
+  if (!plan.origin_slots.empty() && origin_sums == nullptr)
+    throw std::invalid_argument("SelfIsfAccumulator::apply_frame: no sums");
+  if (!frames_released_)
+    throw std::logic_error(
+        "SelfIsfAccumulator::apply_frame: the frames are held here (add_frame, or "
+        "release_frames first)");
+  advance(plan, origin_sums, nullptr);
+}
+
+void SelfIsfAccumulator::release_frames() {
+  for (Level& lv : levels_) std::vector<double>().swap(lv.frames);
+  frames_released_ = true;
+}
+
+std::vector<double> SelfIsfAccumulator::frame_slots() const {
+  if (frames_released_)
+    throw std::logic_error("SelfIsfAccumulator::frame_slots: the frames are kept elsewhere");
+  std::vector<double> out;
+  for (const Level& lv : levels_) out.insert(out.end(), lv.frames.begin(), lv.frames.end());
+  return out;
+}
+
+void SelfIsfAccumulator::set_frame_slots(const std::vector<double>& slots) {
+  const size_t level_size = static_cast<size_t>(options_.points_per_level) *
+                            static_cast<size_t>(dim_) * static_cast<size_t>(n_particles_);
+  if (slots.size() != level_size * levels_.size())
+    throw std::invalid_argument("SelfIsfAccumulator::set_frame_slots: wrong number of values");
+  for (size_t l = 0; l < levels_.size(); ++l)
+    levels_[l].frames.assign(slots.begin() + static_cast<long>(l * level_size),
+                             slots.begin() + static_cast<long>((l + 1) * level_size));
+  frames_released_ = false;
 }
 
 void SelfIsfAccumulator::add_frame(const double* x, const double* y, const double* z) {
   if (x == nullptr || y == nullptr || (dim_ == 3 && z == nullptr))
     throw std::invalid_argument("SelfIsfAccumulator::add_frame: missing coordinate array");
+  if (frames_released_)
+    throw std::logic_error("SelfIsfAccumulator::add_frame: the frames are kept elsewhere");
   const int n = n_particles_;
   const double* coords[3] = {x, y, z};
   for (int d = 0; d < dim_; ++d) {
@@ -148,37 +255,7 @@ void SelfIsfAccumulator::add_frame(const double* x, const double* y, const doubl
     double* out = scratch_.data() + static_cast<size_t>(d) * static_cast<size_t>(n);
     for (int i = 0; i < n; ++i) out[i] = c[i] - com;
   }
-  const int p = options_.points_per_level;
-  const size_t frame_size = scratch_.size();
-  const long f = frames_added_;
-  for (int level = 0;; ++level) {
-    const long stride = level_stride(level);
-    if (f % stride != 0) break;
-    if (static_cast<size_t>(level) >= levels_.size()) {
-      // Level `level` starts when frame m^level arrives (frame 0 is its first frame, copied
-      // from the level below, where it is m places back); never at frame 0.
-      if (f == 0 && level > 0) break;
-      if (options_.max_levels > 0 && level >= options_.max_levels) break;
-      Level fresh;
-      fresh.frames.assign(static_cast<size_t>(p) * frame_size, 0.0);
-      if (level > 0) {
-        const Level& below = levels_[static_cast<size_t>(level - 1)];
-        const int m = options_.decimation;
-        // The level below has just received frame f = m^level; frame 0 is m places back.
-        const int slot = ((below.newest - m) % p + p) % p;
-        std::copy(
-            below.frames.begin() + static_cast<long>(static_cast<size_t>(slot) * frame_size),
-            below.frames.begin() + static_cast<long>(static_cast<size_t>(slot + 1) * frame_size),
-            fresh.frames.begin());
-        fresh.n_stored = 1;
-        fresh.newest = 0;
-      }
-      levels_.push_back(std::move(fresh));
-      ensure_result_levels(levels_.size());
-    }
-    correlate_and_push(level, scratch_.data());
-  }
-  ++frames_added_;
+  advance(plan_frame(), nullptr, scratch_.data());
 }
 
 std::vector<long> SelfIsfAccumulator::lag_frames() const {
@@ -281,6 +358,8 @@ void SelfIsfAccumulator::merge(const SelfIsfAccumulator& other) {
 }
 
 nlohmann::json SelfIsfAccumulator::to_json() const {
+  if (frames_released_)
+    throw std::logic_error("SelfIsfAccumulator::to_json: the frames are kept elsewhere");
   // Compact: a level l >= 1 keeps half of its frames also in level l - 1 (the newest p/m of its
   // frames, numbers that are multiples of m^l, are among the last p multiples of m^(l-1)). Such a
   // slot is stored as the index of the identical slot below ("same_as"), -1 otherwise; only the

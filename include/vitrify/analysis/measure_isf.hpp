@@ -39,6 +39,20 @@ struct IsfOptions {
                               // frame), for the error of tau_alpha; 0 = no windows
 };
 
+// What one frame does to the frame buffers (SelfIsfAccumulator::plan_frame): a pure function of
+// the number of frames added, the same for every replica sampled in step. Slots are numbered
+// level * points_per_level + ring slot. An accumulator that keeps its frames elsewhere (where
+// the particles are: Engine::isf_frame) is given the sums of the correlations instead of the
+// frame.
+struct IsfFramePlan {
+  int new_level = -1;  // the level this frame creates (-1: none); its slot 0 receives copy_from
+  int copy_from = -1;  // slot copied into the new level's slot 0 (-1: none, level 0 starts empty)
+  std::vector<int> origin_slots;  // slots the current frame is correlated with, in this order
+  std::vector<int> origin_level, origin_j;  // their level and place back (lag j m^level)
+  std::vector<int> store_slots;             // slots that receive the current frame
+  int slots = 0;  // slots in use after the frame (levels * points_per_level)
+};
+
 // A measured F_k(t): ascending lags (tau) and values.
 struct IsfCurve {
   std::vector<double> t;
@@ -58,6 +72,22 @@ class SelfIsfAccumulator {
   // same order; z is ignored (may be null) in 2D. The centre-of-mass displacement of the M
   // particles is removed.
   void add_frame(const double* x, const double* y, const double* z);
+
+  // Frames kept elsewhere (the device path: the engine holds the buffers, slot by slot in the
+  // layout of frame_slots()). plan_frame says what the next frame does; apply_frame then adds
+  // it from the sums over the M particles of the direction average for each plan.origin_slots
+  // entry (same order, centre of mass removed from both frames, not divided by M). Exactly
+  // what add_frame does with the same sums. After release_frames the accumulator keeps no
+  // frames; set_frame_slots gives them back (for to_json, which needs them).
+  IsfFramePlan plan_frame() const;
+  void apply_frame(const IsfFramePlan& plan, const double* origin_sums);
+  void release_frames();
+  bool holds_frames() const { return !frames_released_; }
+  // The frames of every slot in use, slot after slot, each dim * M doubles (x block, y block
+  // [, z block]); set_frame_slots takes the same layout (slots_in_use() slots).
+  std::vector<double> frame_slots() const;
+  void set_frame_slots(const std::vector<double>& slots);
+  int slots_in_use() const { return static_cast<int>(levels_.size()) * options_.points_per_level; }
 
   // Measured lags (tau), ascending; only lags with at least one origin. Same length and order
   // as values() and counts().
@@ -112,7 +142,10 @@ class SelfIsfAccumulator {
     return level == 0 ? 1 : options_.points_per_level / options_.decimation;
   }
   void ensure_result_levels(size_t n_levels);
-  void correlate_and_push(int level, const double* current);
+  // Adds the plan's sums and counts and advances the ring buffers; with `current`, also
+  // copies and stores the frames (frames held here).
+  void advance(const IsfFramePlan& plan, const double* origin_sums, const double* current);
+  bool frames_released_ = false;
 
   int dim_;
   double k_;

@@ -376,6 +376,78 @@ TEST(SelfIsf, JsonRoundTripIsExactAndContinues) {
   EXPECT_THROW(va::SelfIsfAccumulator::from_json(bad), std::invalid_argument);
 }
 
+// Frames kept elsewhere (the device path): a store that only follows plan_frame's slots, with
+// sums from the standard library, gives add_frame's curve (to rounding: the per-particle terms
+// are summed by other code), windows included; the frames move out and back for a checkpoint
+// and the run continues exactly.
+TEST(SelfIsf, FramesKeptElsewhereFollowThePlan) {
+  for (int dim : {2, 3}) {
+    const int m = 12, p = 8;
+    const Trajectory tr = random_walk(m, 300, 0.07, 33);
+    va::IsfOptions opt;
+    opt.points_per_level = p;
+    opt.window_frames = 40;
+    va::SelfIsfAccumulator held(dim, 6.16, m, 0.05, opt), elsewhere(dim, 6.16, m, 0.05, opt);
+    elsewhere.release_frames();
+    const size_t fs = static_cast<size_t>(dim) * m;
+    std::vector<double> store;  // slot after slot, as Engine::isf_frame keeps them
+    for (size_t f = 0; f < tr.frames.size(); ++f) {
+      held.add_frame(tr.x(f), tr.y(f), tr.z(f));
+      std::vector<double> cur(fs);
+      for (int d = 0; d < dim; ++d) {
+        double com = 0.0;
+        for (int i = 0; i < m; ++i) com += tr.frames[f][d * m + i] / m;
+        for (int i = 0; i < m; ++i) cur[d * m + i] = tr.frames[f][d * m + i] - com;
+      }
+      const va::IsfFramePlan plan = elsewhere.plan_frame();
+      store.resize(static_cast<size_t>(plan.slots) * fs, 0.0);
+      if (plan.copy_from >= 0)
+        std::copy_n(store.begin() + plan.copy_from * fs, fs,
+                    store.begin() + plan.new_level * p * fs);
+      std::vector<double> sums;
+      for (int slot : plan.origin_slots) {
+        double sum = 0.0;
+        for (int i = 0; i < m; ++i) {
+          double r2 = 0.0;
+          for (int d = 0; d < dim; ++d) {
+            const double dd = cur[d * m + i] - store[slot * fs + d * m + i];
+            r2 += dd * dd;
+          }
+          const double kd = 6.16 * std::sqrt(r2);
+          sum += dim == 2 ? std::cyl_bessel_j(0.0, kd) : (kd == 0.0 ? 1.0 : std::sin(kd) / kd);
+        }
+        sums.push_back(sum);
+      }
+      for (int slot : plan.store_slots)
+        std::copy(cur.begin(), cur.end(), store.begin() + slot * fs);
+      elsewhere.apply_frame(plan, sums.data());
+      if (f == 150) {  // a checkpoint: the frames come back, round-trip, and leave again
+        ASSERT_EQ(static_cast<size_t>(elsewhere.slots_in_use()) * fs, store.size());
+        elsewhere.set_frame_slots(store);
+        EXPECT_EQ(elsewhere.frame_slots(), held.frame_slots());  // the same frames, bitwise
+        va::SelfIsfAccumulator back = va::SelfIsfAccumulator::from_json(elsewhere.to_json());
+        store = back.frame_slots();
+        back.release_frames();
+        elsewhere = back;
+      }
+    }
+    EXPECT_EQ(elsewhere.counts(), held.counts());
+    EXPECT_EQ(elsewhere.lag_times(), held.lag_times());
+    const std::vector<double> a = elsewhere.values(), b = held.values();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-13) << i;
+    ASSERT_EQ(elsewhere.complete_windows(), held.complete_windows());
+    for (int w = 0; w < held.complete_windows(); ++w) {
+      const va::IsfCurve cw = elsewhere.window_curve(w), hw = held.window_curve(w);
+      ASSERT_EQ(cw.t, hw.t);
+      for (size_t i = 0; i < cw.F.size(); ++i) EXPECT_NEAR(cw.F[i], hw.F[i], 1e-13);
+    }
+    EXPECT_THROW(elsewhere.to_json(), std::logic_error);
+    EXPECT_THROW(elsewhere.add_frame(tr.x(0), tr.y(0), tr.z(0)), std::logic_error);
+    EXPECT_THROW(held.apply_frame(held.plan_frame(), nullptr), std::invalid_argument);
+  }
+}
+
 // The state writes a frame that a level shares with the level below once: after 1000 frames
 // (p = 8, m = 2: 8 levels) it holds little more than half of the level frames; a state written
 // without the references (every frame in full) still restores the same accumulator.
