@@ -14,6 +14,7 @@
 
 #include "kernels/isf_tables.hpp"
 #include "vitrify/core/hostdevice.hpp"
+#include "vitrify/core/real.hpp"
 
 namespace vitrify::kernels {
 
@@ -95,5 +96,121 @@ VT_HD inline double self_isf_term(int dim, double k, double dx, double dy, doubl
   const double d2 = dim == 2 ? dx * dx + dy * dy : dx * dx + dy * dy + dz * dz;
   return isotropic_cos_average(dim, k * sqrt(d2));
 }
+
+// ---- frames kept where the particles are (Engine::isf_frame) ------------------------------
+// The device path keeps the multiple-tau frames of the self-ISF (analysis::SelfIsfAccumulator)
+// in device memory: `store` holds slot after slot, each slot R frames of dim * M doubles (x
+// block, y block[, z block]: the accumulator's frame layout), M selected particles per replica
+// (`selected`: R * M replica-local indices). Per production sample the host receives one sum
+// per replica and origin slot, not the particles. Every sum is over fixed particle chunks
+// combined in chunk order: deterministic, no atomics.
+constexpr int kIsfChunks = 8;
+
+// Unwrapped coordinate d of particle g of replica r (sigma), in double.
+VT_HD inline double isf_unwrapped(const real* x, const real* y, const real* z, const int* img_x,
+                                  const int* img_y, const int* img_z, const real* box, int r, int d,
+                                  long g) {
+  const double l = static_cast<double>(box[3 * r + d]);
+  if (d == 0) return static_cast<double>(x[g]) + static_cast<double>(img_x[g]) * l;
+  if (d == 1) return static_cast<double>(y[g]) + static_cast<double>(img_y[g]) * l;
+  return static_cast<double>(z[g]) + static_cast<double>(img_z[g]) * l;
+}
+
+// Chunk sums of the selected particles' unwrapped coordinates: item (r * dim + d) * kIsfChunks
+// + c, out: partial[item].
+struct IsfCentrePartial {
+  const real *x, *y, *z;
+  const int *img_x, *img_y, *img_z;
+  const real* box;
+  const int* selected;
+  int n, m, dim;
+  double* partial;
+  VT_HD void operator()(long item) const {
+    const int c = static_cast<int>(item % kIsfChunks);
+    const long rd = item / kIsfChunks;
+    const int d = static_cast<int>(rd % dim);
+    const int r = static_cast<int>(rd / dim);
+    const long begin = static_cast<long>(m) * c / kIsfChunks;
+    const long end = static_cast<long>(m) * (c + 1) / kIsfChunks;
+    double sum = 0.0;
+    for (long i = begin; i < end; ++i) {
+      const long g = static_cast<long>(r) * n + selected[static_cast<long>(r) * m + i];
+      sum += isf_unwrapped(x, y, z, img_x, img_y, img_z, box, r, d, g);
+    }
+    partial[item] = sum;
+  }
+};
+
+// The current frame, centre of mass removed: item (r * dim + d) * m + i.
+struct IsfCurrentFrame {
+  const real *x, *y, *z;
+  const int *img_x, *img_y, *img_z;
+  const real* box;
+  const int* selected;
+  int n, m, dim;
+  const double* partial;  // IsfCentrePartial's
+  double* current;        // R * dim * m
+  VT_HD void operator()(long item) const {
+    const long i = item % m;
+    const long rd = item / m;
+    const int d = static_cast<int>(rd % dim);
+    const int r = static_cast<int>(rd / dim);
+    double com = 0.0;
+    for (int c = 0; c < kIsfChunks; ++c) com += partial[rd * kIsfChunks + c];
+    com /= static_cast<double>(m);
+    const long g = static_cast<long>(r) * n + selected[static_cast<long>(r) * m + i];
+    current[item] = isf_unwrapped(x, y, z, img_x, img_y, img_z, box, r, d, g) - com;
+  }
+};
+
+// dst[i] = src[i] (a slot into another, the current frame into a slot).
+struct CopyDoubles {
+  const double* src;
+  double* dst;
+  VT_HD void operator()(long i) const { dst[i] = src[i]; }
+};
+
+// Chunk sums of the direction average between the current frame and the frame in each origin
+// slot: item (o * R + r) * kIsfChunks + c, out: partial[item].
+struct IsfSweepPartial {
+  int dim, m, replicas;
+  double k;
+  const double* current;
+  const double* store;
+  const int* origin_slots;
+  double* partial;
+  VT_HD void operator()(long item) const {
+    const int c = static_cast<int>(item % kIsfChunks);
+    const long orr = item / kIsfChunks;
+    const int r = static_cast<int>(orr % replicas);
+    const long o = orr / replicas;
+    const long frame = static_cast<long>(dim) * m;
+    const double* cur = current + r * frame;
+    const double* org = store + (static_cast<long>(origin_slots[o]) * replicas + r) * frame;
+    const long begin = static_cast<long>(m) * c / kIsfChunks;
+    const long end = static_cast<long>(m) * (c + 1) / kIsfChunks;
+    double sum = 0.0;
+    for (long i = begin; i < end; ++i) {
+      const double dz = dim == 3 ? cur[2 * m + i] - org[2 * m + i] : 0.0;
+      sum += self_isf_term(dim, k, cur[i] - org[i], cur[m + i] - org[m + i], dz);
+    }
+    partial[item] = sum;
+  }
+};
+
+// The chunk sums combined in chunk order: item r * n_origins + o, out: sums[item].
+struct IsfSweepCombine {
+  int replicas, n_origins;
+  const double* partial;
+  double* sums;
+  VT_HD void operator()(long item) const {
+    const long o = item % n_origins;
+    const long r = item / n_origins;
+    const double* p = partial + (o * replicas + r) * kIsfChunks;
+    double sum = 0.0;
+    for (int c = 0; c < kIsfChunks; ++c) sum += p[c];
+    sums[item] = sum;
+  }
+};
 
 }  // namespace vitrify::kernels

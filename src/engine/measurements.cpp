@@ -132,6 +132,88 @@ class StandardSampler final : public ProductionSampler {
       isf_.emplace_back(m_.dimension, m_.isf_k, static_cast<int>(isf_index_[r].size()),
                         c_.sample_interval * c_.dt, io);
     batch_ = true;
+    // The device path keeps the ISF frames where the particles are (Engine::isf_frame): per
+    // sample one sum per replica and lag comes back, not the positions. Needs the same number
+    // of ISF particles in every replica (exact compositions give it).
+    engine_ = &engine;
+    frames_in_engine_ = false;
+    if (isf_on_ && R_ > 0 && engine.isf_frames_here()) {
+      frames_in_engine_ = true;
+      for (int r = 1; r < R_; ++r)
+        frames_in_engine_ = frames_in_engine_ && isf_index_[r].size() == isf_index_[0].size();
+    }
+    if (frames_in_engine_) {
+      put_frames_in_engine();
+    } else if (isf_on_ && R_ > 0 && engine.isf_frames_here()) {
+      spdlog::info(
+          "the ISF particles differ in number between replicas: the ISF is computed on "
+          "the host from the positions of every sample");
+    }
+  }
+
+  // The frames of every replica's ISF accumulator into the engine (isf_select, isf_write_slots);
+  // the accumulators keep none.
+  void put_frames_in_engine() {
+    const int m = static_cast<int>(isf_index_[0].size());
+    std::vector<int> selected;
+    selected.reserve(static_cast<std::size_t>(R_) * m);
+    for (int r = 0; r < R_; ++r)
+      selected.insert(selected.end(), isf_index_[r].begin(), isf_index_[r].end());
+    engine_->isf_select(m_.dimension, m_.isf_k, m, selected);
+    const int slots = isf_[0].slots_in_use();
+    if (slots > 0) {
+      const std::size_t frame = static_cast<std::size_t>(m_.dimension) * m;
+      std::vector<std::vector<double>> own(R_);
+      for (int r = 0; r < R_; ++r) {
+        if (isf_[r].slots_in_use() != slots || isf_[r].frames_added() != isf_[0].frames_added())
+          throw std::logic_error("sampler: the replicas' ISF accumulators are not in step");
+        own[r] = isf_[r].frame_slots();
+      }
+      std::vector<double> all(static_cast<std::size_t>(slots) * R_ * frame);
+      for (int s = 0; s < slots; ++s)
+        for (int r = 0; r < R_; ++r)
+          std::copy_n(
+              own[r].begin() + static_cast<long>(s * frame), frame,
+              all.begin() + static_cast<long>((static_cast<std::size_t>(s) * R_ + r) * frame));
+      engine_->isf_write_slots(slots, all);
+    }
+    for (auto& acc : isf_) acc.release_frames();
+  }
+
+  // The engine's ISF frames back into the accumulators (checkpoints, a batch change).
+  void take_frames_from_engine(std::vector<analysis::SelfIsfAccumulator>& into) const {
+    std::vector<double> all;
+    engine_->isf_read_slots(all);
+    const int slots = R_ > 0 ? into[0].slots_in_use() : 0;
+    const std::size_t frame =
+        R_ > 0 ? static_cast<std::size_t>(m_.dimension) * isf_index_[0].size() : 0;
+    if (all.size() != static_cast<std::size_t>(slots) * R_ * frame)
+      throw std::logic_error("sampler: the engine holds other ISF frames than the accumulators");
+    for (int r = 0; r < R_; ++r) {
+      std::vector<double> own(static_cast<std::size_t>(slots) * frame);
+      for (int s = 0; s < slots; ++s)
+        std::copy_n(all.begin() + static_cast<long>((static_cast<std::size_t>(s) * R_ + r) * frame),
+                    frame, own.begin() + static_cast<long>(s * frame));
+      into[r].set_frame_slots(own);
+    }
+  }
+
+  void before_batch_change() override {
+    if (frames_in_engine_ && R_ > 0 && !isf_[0].holds_frames()) take_frames_from_engine(isf_);
+  }
+
+  // One ISF frame of every replica on the device path.
+  void isf_frame_in_engine() {
+    if (!isf_[0].holds_frames() && engine_->isf_slots() != isf_[0].slots_in_use())
+      throw std::logic_error("sampler: the engine lost the ISF frames");
+    if (isf_[0].holds_frames()) put_frames_in_engine();  // after a batch change
+    const analysis::IsfFramePlan plan = isf_[0].plan_frame();
+    const int copy_to = plan.copy_from >= 0 ? plan.new_level * c_.isf_points_per_level : -1;
+    engine_->isf_frame(plan.slots, plan.copy_from, copy_to, plan.origin_slots, plan.store_slots,
+                       isf_sums_);
+    const std::size_t n_origins = plan.origin_slots.size();
+    for (int r = 0; r < R_; ++r)
+      isf_[r].apply_frame(plan, n_origins ? &isf_sums_[r * n_origins] : nullptr);
   }
 
   void sample(long production_step, Engine& engine) override {
@@ -139,7 +221,8 @@ class StandardSampler final : public ProductionSampler {
     ++samples_;
     for (long& p : production_) p = production_step;
     if (R_ == 0) return;
-    engine.get_state(state_);
+    // Positions leave the engine only for the ISF computed on the host.
+    if (isf_on_ && !frames_in_engine_) engine.get_state(state_);
     engine.species_summary(m_.n_types, kMaxSpeciesNeighbors, summary_);
     engine.observables(obs_);
     const int nb = m_.n_types * kMaxSpeciesNeighbors;
@@ -173,7 +256,7 @@ class StandardSampler final : public ProductionSampler {
         bin_bound_count_[r][b] += count;
       }
       const long base = static_cast<long>(r) * N_;
-      if (!isf_on_) continue;
+      if (!isf_on_ || frames_in_engine_) continue;
       // Unwrapped positions of the ISF particles.
       const auto& idx = isf_index_[r];
       std::vector<double> x(idx.size()), y(idx.size()), z(idx.size(), 0.0);
@@ -186,6 +269,7 @@ class StandardSampler final : public ProductionSampler {
       }
       isf_[r].add_frame(x.data(), y.data(), z.data());
     }
+    if (isf_on_ && frames_in_engine_) isf_frame_in_engine();
   }
 
   void drop(int b) override {
@@ -205,6 +289,17 @@ class StandardSampler final : public ProductionSampler {
     energy_.erase(energy_.begin() + b);
     isf_.erase(isf_.begin() + b);
     --R_;
+  }
+
+  // The ISF accumulator of batch replica r as a checkpoint entry (with its frames, from the
+  // engine when they are kept there).
+  json isf_json(int r) const {
+    if (isf_[r].holds_frames()) return isf_[r].to_json();
+    if (engine_frames_copy_.size() != isf_.size()) {
+      engine_frames_copy_ = isf_;
+      take_frames_from_engine(engine_frames_copy_);
+    }
+    return engine_frames_copy_[r].to_json();
   }
 
   json save_state() const override {
@@ -227,11 +322,12 @@ class StandardSampler final : public ProductionSampler {
       rep["bin_energy_bound_sum"] = bin_bound_sum_[r];
       rep["bin_energy_bound_sq"] = bin_bound_sq_[r];
       rep["bin_energy_bound_count"] = bin_bound_count_[r];
-      rep["isf"] = isf_[r].to_json();
+      rep["isf"] = isf_json(r);
       if (canonical_) rep["energy_fluctuation"] = energy_[r].to_json();
       reps.push_back(rep);
     }
     j["replicas"] = reps;
+    engine_frames_copy_.clear();
     return j;
   }
 
@@ -304,6 +400,7 @@ class StandardSampler final : public ProductionSampler {
       else
         isf_.push_back(std::move(isf));
     }
+    if (batch_ && frames_in_engine_) put_frames_in_engine();
   }
 
   std::vector<PointCheck> check_points(long production_steps) const override {
@@ -781,6 +878,10 @@ class StandardSampler final : public ProductionSampler {
   std::vector<std::vector<double>> bin_bound_sum_, bin_bound_sq_;
   std::vector<std::vector<long>> bin_bound_count_;
   std::vector<analysis::SelfIsfAccumulator> isf_;
+  Engine* engine_ = nullptr;       // the batch's engine (begin)
+  bool frames_in_engine_ = false;  // the ISF frames are kept in the engine (device path)
+  std::vector<double> isf_sums_;   // Engine::isf_frame's sums
+  mutable std::vector<analysis::SelfIsfAccumulator> engine_frames_copy_;  // save_state's
   std::vector<analysis::FluctuationAccumulator> energy_;  // e = (K + U [+ pV]) / N per sample
 };
 

@@ -602,6 +602,7 @@ void ScanDriver::drop_from_batch(const std::vector<int>& failed) {
         .push_back(static_cast<int>(b));
   if (leave.empty()) return;
   if (!keep.empty()) {
+    if (sampling_) sampler_->before_batch_change();
     EngineCheckpoint state;
     engine_->save_state(state);
     engine_->load_state(select_replicas(state, keep));

@@ -95,6 +95,36 @@ class Engine {
   // are, so that only the summary is copied; this default builds it on the host from
   // get_state, species_neighbor_counts, particle_energies and bound_energies (the oracle).
   virtual void species_summary(int n_types, int max_n, SpeciesSummary& out);
+  // Self-ISF frames kept where the particles are (kernels/isf.hpp), for engines whose memory is
+  // not host memory (isf_frames_here() true): the production sampler then keeps the frames of
+  // analysis::SelfIsfAccumulator here and receives per sample one sum per replica and origin.
+  //   isf_select: M particles per replica (`selected`, R * M replica-local indices), the
+  //     dimension and k (1/sigma); empties the store.
+  //   isf_frame: one frame as analysis::SelfIsfAccumulator::plan_frame says: the store grows
+  //     to `slots` slots, slot copy_from is copied into copy_to (if >= 0), the current frame
+  //     (unwrapped positions of the selected particles, centre of mass removed) is correlated
+  //     with each origin slot and then written into each store slot. sums: R * origins.size(),
+  //     replica-major, each the sum over the M particles of the direction average.
+  //   isf_slots: slots held (0 after isf_select, set_state and load_state: a changed batch
+  //     loses its frames; the sampler brings them back with isf_write_slots).
+  //   isf_read_slots / isf_write_slots: every slot (slot-major, then replica, then dim * M).
+  virtual bool isf_frames_here() const { return false; }
+  virtual void isf_select(int /*dim*/, double /*k*/, int /*m*/,
+                          const std::vector<int>& /*selected*/) {
+    throw SimulationError("the " + backend_name() + " backend keeps no ISF frames");
+  }
+  virtual int isf_slots() const { return 0; }
+  virtual void isf_frame(int /*slots*/, int /*copy_from*/, int /*copy_to*/,
+                         const std::vector<int>& /*origins*/, const std::vector<int>& /*stores*/,
+                         std::vector<double>& /*sums*/) {
+    throw SimulationError("the " + backend_name() + " backend keeps no ISF frames");
+  }
+  virtual void isf_read_slots(std::vector<double>& /*out*/) {
+    throw SimulationError("the " + backend_name() + " backend keeps no ISF frames");
+  }
+  virtual void isf_write_slots(int /*slots*/, const std::vector<double>& /*in*/) {
+    throw SimulationError("the " + backend_name() + " backend keeps no ISF frames");
+  }
   virtual void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) = 0;
   // Neighbour list of one particle (global indices), for tests and diagnostics.
   virtual std::vector<int> neighbors_of(long gid) = 0;

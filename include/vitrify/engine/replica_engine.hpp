@@ -24,6 +24,7 @@
 #include "kernels/ensemble.hpp"
 #include "kernels/forces.hpp"
 #include "kernels/integrate.hpp"
+#include "kernels/isf.hpp"
 #include "kernels/neighbor.hpp"
 #include "kernels/species.hpp"
 #include "vitrify/core/error.hpp"
@@ -91,6 +92,7 @@ class ReplicaEngine final : public Engine {
                        model_name_);
     R_ = s.n_replicas;
     N_ = s.n;
+    isf_m_ = isf_slots_ = 0;  // a new batch: the ISF frames are the sampler's to bring back
     chunks_ = (N_ + kernels::kReduceChunk - 1) / kernels::kReduceChunk;
     plan_cells(s);
     plan_neighbors(s);
@@ -251,6 +253,100 @@ class ReplicaEngine final : public Engine {
     Exec::download(out.count, summary_count_);
     Exec::download(out.sums, summary_sums_);
     Exec::download(out.overflow, summary_overflow_);
+  }
+
+  // ---- self-ISF frames where the particles are (Engine::isf_frame, kernels/isf.hpp) --------
+  bool isf_frames_here() const override { return !Exec::host_memory; }
+
+  void isf_select(int dim, double k, int m, const std::vector<int>& selected) override {
+    if constexpr (Exec::host_memory)
+      throw SimulationError("the " + std::string(Exec::name) +
+                            " policy keeps no ISF frames: the sampler reads the positions");
+    if (dim != Model::dimension || m < 1 ||
+        selected.size() != static_cast<std::size_t>(R_) * static_cast<std::size_t>(m))
+      throw std::invalid_argument("isf_select: the selection does not fit the batch");
+    for (int i : selected)
+      if (i < 0 || i >= N_) throw std::invalid_argument("isf_select: particle index out of range");
+    isf_dim_ = dim;
+    isf_k_ = k;
+    isf_m_ = m;
+    isf_slots_ = 0;
+    Exec::upload(isf_selected_, selected);
+    Exec::allocate(isf_com_partial_, static_cast<std::size_t>(R_) * dim * kernels::kIsfChunks);
+    Exec::allocate(isf_current_, static_cast<std::size_t>(R_) * dim * m);
+    Exec::allocate(isf_store_, 0);
+  }
+
+  int isf_slots() const override { return isf_slots_; }
+
+  void isf_frame(int slots, int copy_from, int copy_to, const std::vector<int>& origins,
+                 const std::vector<int>& stores, std::vector<double>& sums) override {
+    if (isf_m_ == 0) throw std::logic_error("isf_frame before isf_select");
+    const long frame = static_cast<long>(R_) * isf_dim_ * isf_m_;  // one slot, all replicas
+    if (slots > isf_slots_) {  // a new level: a larger store, the old slots kept
+      Buf<double> grown;
+      Exec::allocate(grown, static_cast<std::size_t>(slots) * frame);
+      Exec::fill(grown, 0.0);
+      if (isf_slots_ > 0)
+        exec_.launch(isf_slots_ * frame,
+                     kernels::CopyDoubles{Exec::ptr(isf_store_), Exec::ptr(grown)});
+      std::swap(isf_store_, grown);
+      isf_slots_ = slots;
+    }
+    auto in_store = [&](int slot) {
+      if (slot < 0 || slot >= isf_slots_) throw std::logic_error("isf_frame: slot out of range");
+      return Exec::ptr(isf_store_) + slot * frame;
+    };
+    const kernels::BatchView b = view();
+    exec_.launch(static_cast<long>(R_) * isf_dim_ * kernels::kIsfChunks,
+                 kernels::IsfCentrePartial{b.x, b.y, b.z, b.img_x, b.img_y, b.img_z, b.box,
+                                           Exec::ptr(isf_selected_), N_, isf_m_, isf_dim_,
+                                           Exec::ptr(isf_com_partial_)});
+    exec_.launch(frame,
+                 kernels::IsfCurrentFrame{b.x, b.y, b.z, b.img_x, b.img_y, b.img_z, b.box,
+                                          Exec::ptr(isf_selected_), N_, isf_m_, isf_dim_,
+                                          Exec::ptr(isf_com_partial_), Exec::ptr(isf_current_)});
+    if (copy_from >= 0)
+      exec_.launch(frame, kernels::CopyDoubles{in_store(copy_from), in_store(copy_to)});
+    const int n_origins = static_cast<int>(origins.size());
+    if (n_origins > 0) {
+      for (int o : origins) in_store(o);
+      Exec::upload(isf_origins_, origins);
+      const long parts = static_cast<long>(n_origins) * R_ * kernels::kIsfChunks;
+      if (isf_sweep_partial_.size() < static_cast<std::size_t>(parts))
+        Exec::allocate(isf_sweep_partial_, static_cast<std::size_t>(parts));
+      if (isf_sums_.size() != static_cast<std::size_t>(n_origins) * R_)
+        Exec::allocate(isf_sums_, static_cast<std::size_t>(n_origins) * R_);
+      exec_.launch(parts,
+                   kernels::IsfSweepPartial{isf_dim_, isf_m_, R_, isf_k_, Exec::ptr(isf_current_),
+                                            Exec::ptr(isf_store_), Exec::ptr(isf_origins_),
+                                            Exec::ptr(isf_sweep_partial_)});
+      exec_.launch(static_cast<long>(R_) * n_origins,
+                   kernels::IsfSweepCombine{R_, n_origins, Exec::ptr(isf_sweep_partial_),
+                                            Exec::ptr(isf_sums_)});
+      Exec::download(sums, isf_sums_);
+    } else {
+      sums.clear();
+    }
+    for (int slot : stores)
+      exec_.launch(frame, kernels::CopyDoubles{Exec::ptr(isf_current_), in_store(slot)});
+  }
+
+  void isf_read_slots(std::vector<double>& out) override {
+    if (isf_slots_ == 0) {
+      out.clear();
+      return;
+    }
+    Exec::download(out, isf_store_);
+  }
+
+  void isf_write_slots(int slots, const std::vector<double>& in) override {
+    if (isf_m_ == 0) throw std::logic_error("isf_write_slots before isf_select");
+    const std::size_t frame = static_cast<std::size_t>(R_) * isf_dim_ * isf_m_;
+    if (slots < 0 || in.size() != static_cast<std::size_t>(slots) * frame)
+      throw std::invalid_argument("isf_write_slots: wrong number of values");
+    Exec::upload(isf_store_, in);
+    isf_slots_ = slots;
   }
 
   void forces(std::vector<real>& fx, std::vector<real>& fy, std::vector<real>& fz) override {
@@ -814,6 +910,12 @@ class ReplicaEngine final : public Engine {
   // R * bins * 36 bytes per chunk, small beside the lists).
   Buf<int> summary_count_part_, summary_overflow_part_, summary_count_, summary_overflow_;
   Buf<double> summary_sums_part_, summary_sums_;
+  // Self-ISF frames (isf_select/isf_frame): not in the array table (their size follows the
+  // run's length; the sampler's memory estimate counts them).
+  int isf_dim_ = 0, isf_m_ = 0, isf_slots_ = 0;
+  double isf_k_ = 0.0;
+  Buf<int> isf_selected_, isf_origins_;
+  Buf<double> isf_com_partial_, isf_current_, isf_store_, isf_sweep_partial_, isf_sums_;
   // Half lists: cell-sorted copies for BuildHalfNeighborsSorted.
   Buf<int> sorted_start_, sorted_rank_, sorted_type_, sorted_gid_;
   Buf<real> sorted_x_, sorted_y_, sorted_z_;

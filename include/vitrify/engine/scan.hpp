@@ -54,6 +54,9 @@ class ProductionSampler {
   // Forgets batch replica b (on_failure "drop"), which has also left the engine's batch: its
   // samples enter no result.
   virtual void drop(int b) = 0;
+  // Called before the engine's batch is replaced while sampling (a replica leaving): a sampler
+  // that keeps data in the engine (Engine::isf_frames_here) copies it out first.
+  virtual void before_batch_change() {}
   // Called once after production, on process 0: writes the sampler's outputs into the run
   // directory, `dropped` and the run's `provenance` (run_provenance) included.
   virtual void finish(const std::string& output_dir, const std::vector<DroppedReplica>& dropped,

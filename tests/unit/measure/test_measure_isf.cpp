@@ -396,7 +396,8 @@ TEST(SelfIsf, FramesKeptElsewhereFollowThePlan) {
       std::vector<double> cur(fs);
       for (int d = 0; d < dim; ++d) {
         double com = 0.0;
-        for (int i = 0; i < m; ++i) com += tr.frames[f][d * m + i] / m;
+        for (int i = 0; i < m; ++i) com += tr.frames[f][d * m + i];
+        com /= m;  // as add_frame: the same frames, bitwise
         for (int i = 0; i < m; ++i) cur[d * m + i] = tr.frames[f][d * m + i] - com;
       }
       const va::IsfFramePlan plan = elsewhere.plan_frame();
