@@ -1,0 +1,398 @@
+# Started by the launcher tools/below_md_range, which picks the Python interpreter (tools/lib/python.sh).
+"""Below the MD range (docs/VALIDATION.md): the quasi-species model fitted where plain MD
+equilibrates, against parallel-tempering measurements at every temperature of the ladder.
+
+Usage: tools/below_md_range --pt PT_RUN --md MD_RUN --fit LABEL=analysis.json [--fit ...]
+                            [--figures PREFIX] [--table OUT.md] [--csv OUT.csv]
+
+PT_RUN and MD_RUN are run directories (or their measurements.json) of the same temperature
+ladder: PT_RUN with replica exchange, MD_RUN without. Each --fit is the analysis.json of a
+`vitrify analyze` run whose input has every temperature of PT_RUN (either measurements file,
+with --tmin/--tmax choosing the fitted range); the first --fit is the one of the table.
+
+What is compared at each temperature:
+- concentrations c_i: the model's Eq. 7 value (`concentrations.species.*.predicted`, fitted H and
+  g, with its propagated error) against the PT measurement;
+- C_v per particle: the model's d u_model/dT (`per_temperature.heat_capacity_model`, the
+  potential energy only: configurational part + (d/2) vibrational) plus the kinetic d/2,
+  against the PT fluctuation value C_v = <dE^2>/(N T^2), E = K + U, which includes the
+  kinetic part;
+- plain MD against PT: u, c_i, C_v, the equilibration verdict and tau_alpha of MD.
+
+Writes PREFIX-cv.png (C_v(T)), PREFIX-concentrations.png (c_i(T)) and PREFIX-md-vs-pt.png
+(plain MD against PT, tau_alpha, exchange acceptance), a Markdown table (stdout or --table)
+and a CSV (--csv). Needs numpy and matplotlib.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from validation_figures import NAMES, TABLE_II, conc  # noqa: E402
+
+TOL = 1e-9
+
+
+def load_measurements(path):
+    if os.path.isdir(path):
+        path = os.path.join(path, "measurements.json")
+    with open(path) as f:
+        return json.load(f)
+
+
+def value_error(x):
+    """(mean, error) of a measurements.json value object; (nan, nan) for null."""
+    if x is None or x.get("mean") is None:
+        return math.nan, math.nan
+    return x["mean"], x["error"] if x.get("error") is not None else math.nan
+
+
+def index_of(temps, t):
+    for k, tk in enumerate(temps):
+        if abs(tk - t) <= TOL * max(1.0, abs(t)):
+            return k
+    return None
+
+
+class Fit:
+    """Model values of one analysis.json at the temperatures of its input."""
+
+    def __init__(self, label, path):
+        with open(path) as f:
+            a = json.load(f)
+        self.label = label
+        self.path = path
+        self.fitted = a["temperature_range"]["fitted"]
+        self.dimension = a["source"]["dimension"]
+        # The NVT model's C_v is d u_model/dT (potential energy); the measured fluctuation C_v
+        # includes the kinetic d/2 (docs/ANALYSIS.md 7, docs/OUTPUTS.md heat_capacity).
+        self.kinetic = 0.5 * self.dimension if a["source"]["ensemble"] != "npt" else 0.0
+        c = a["concentrations"]
+        self.temps = c["temperature"]
+        self.conc = {s: (c["species"][s]["predicted"]["value"], c["species"][s]["predicted"]["error"])
+                     for s in NAMES if c["species"].get(s, {}).get("in_model")}
+        pt = a["per_temperature"]
+        self.cv_temps = pt["temperature"]
+        self.cv = (pt["heat_capacity_model"]["value"], pt["heat_capacity_model"]["error"])
+        g = a["grid"]
+        self.grid_t = np.array(g["temperature"], dtype=float)
+        self.grid_cv = np.array([np.nan if v is None else v for v in g["heat_capacity_model"]["value"]],
+                                dtype=float) + self.kinetic
+        self.grid_conc = {s: np.array(g["concentrations"][s]["value"], dtype=float) for s in self.conc}
+        th = a["thermodynamics"]
+        peak = th.get("heat_capacity_peak") or {}
+        self.peak = None
+        if peak.get("temperature") is not None:
+            self.peak = (peak["temperature"], peak["heat_capacity"]["value"] + self.kinetic,
+                         peak["heat_capacity"]["error"], peak.get("at_grid_edge"))
+        self.negative_below = th.get("heat_capacity_negative_below")
+        self.e = [(x["group"], x["e"]) for x in th.get("energy_per_neighbor", [])]
+        self.species = {s["name"]: s["fit"] for s in a["species"]}
+        self.validation = a["validation"]
+
+    def concentration(self, s, t):
+        k = index_of(self.temps, t)
+        if k is None or s not in self.conc:
+            return math.nan, math.nan
+        v, e = self.conc[s]
+        return (math.nan if v[k] is None else v[k]), (math.nan if e[k] is None else e[k])
+
+    def heat_capacity(self, t):
+        k = index_of(self.cv_temps, t)
+        if k is None or self.cv[0][k] is None:
+            return math.nan, math.nan
+        return self.cv[0][k] + self.kinetic, self.cv[1][k]
+
+
+def pull(a, ea, b, eb):
+    s = math.hypot(ea, eb)
+    return (a - b) / s if s > 0 else math.nan
+
+
+def fmt(v, e, digits=3):
+    if math.isnan(v):
+        return "—"
+    if math.isnan(e):
+        return f"{v:.{digits}f}"
+    return f"{v:.{digits}f} ± {e:.{digits}f}"
+
+
+def rows_of(pt, md, fit):
+    md_temps = [p["temperature"] for p in md["state_points"]]
+    rows = []
+    for p in pt["state_points"]:
+        t = p["temperature"]
+        r = {"T": t, "in_fit": fit.fitted[0] - TOL <= t <= fit.fitted[1] + TOL}
+        for s in NAMES:
+            r[f"{s}_pt"] = value_error(p["concentrations"].get(s))
+            r[f"{s}_model"] = fit.concentration(s, t)
+        r["cv_pt"] = value_error(p.get("heat_capacity"))
+        r["cv_model"] = fit.heat_capacity(t)
+        r["u_pt"] = value_error(p["u"])
+        r["pt_flags"] = p.get("flags", [])
+        k = index_of(md_temps, t)
+        q = md["state_points"][k] if k is not None else None
+        r["md"] = q
+        if q is not None:
+            r["u_md"] = value_error(q["u"])
+            r["cv_md"] = value_error(q.get("heat_capacity"))
+            for s in NAMES:
+                r[f"{s}_md"] = value_error(q["concentrations"].get(s))
+        rows.append(r)
+    return rows
+
+
+def table(rows, fit, out):
+    w = out.write
+    w(f"Model: {fit.label} (fitted over T = {fit.fitted[0]:g}–{fit.fitted[1]:g}); "
+      "each cell is model / PT measured (± one standard error); C_v per particle, kinetic part "
+      "included in both.\n\n")
+    w("| T | " + " | ".join(NAMES) + " | C_v model | C_v PT | pull C_v | max \\|pull c_i\\| |\n")
+    w("|---|" + "---|" * (len(NAMES) + 4) + "\n")
+    for r in rows:
+        cells = []
+        worst = 0.0
+        for s in NAMES:
+            m, em = r[f"{s}_model"]
+            v, ev = r[f"{s}_pt"]
+            cells.append(f"{fmt(m, em)} / {fmt(v, ev)}")
+            pl = pull(v, ev, m, em)
+            if not math.isnan(pl):
+                worst = max(worst, abs(pl))
+        cm, ecm = r["cv_model"]
+        cv, ecv = r["cv_pt"]
+        star = " (fit)" if r["in_fit"] else ""
+        w(f"| {r['T']:g}{star} | " + " | ".join(cells) +
+          f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {pull(cv, ecv, cm, ecm):+.1f} | {worst:.1f} |\n")
+    w("\n")
+
+
+def md_table(rows, out):
+    w = out.write
+    w("Plain MD against PT at the same temperature (same protocol and step counts):\n\n")
+    w("| T | u PT | u MD − u PT (σ) | c4 PT | c4 MD − c4 PT (σ) | C_v PT | C_v MD | MD τα | MD verdict |\n")
+    w("|---|---|---|---|---|---|---|---|---|\n")
+    for r in rows:
+        q = r["md"]
+        if q is None:
+            continue
+        up, eup = r["u_pt"]
+        um, eum = r["u_md"]
+        cp, ecp = r["c4_pt"]
+        cm, ecm = r["c4_md"]
+        ta = q["tau_alpha"]
+        if ta.get("reached"):
+            tau = f"{ta['value']:.3g}" + (f" ± {ta['error']:.2g}" if ta.get("error") is not None else "")
+        else:
+            tau = f"> {ta['lower_bound']:.3g}" if ta.get("lower_bound") is not None else "—"
+        verdict = "equilibrated" if q["equilibrated"] else "flagged: " + "; ".join(q["flags"])
+        w(f"| {r['T']:g} | {fmt(up, eup, 4)} | {um - up:+.4f} ({pull(um, eum, up, eup):+.1f}) | "
+          f"{fmt(cp, ecp, 4)} | {cm - cp:+.4f} ({pull(cm, ecm, cp, ecp):+.1f}) | "
+          f"{fmt(*r['cv_pt'], 2)} | {fmt(*r['cv_md'], 2)} | {tau} | {verdict} |\n")
+    w("\n")
+
+
+def write_csv(fits, path):
+    with open(path, "w", newline="") as f:
+        wr = csv.writer(f)
+        head = ["temperature", "fit", "in_fit"]
+        for s in NAMES:
+            head += [f"{s}_pt", f"{s}_pt_error", f"{s}_model", f"{s}_model_error"]
+        head += ["cv_pt", "cv_pt_error", "cv_model", "cv_model_error", "u_pt", "u_pt_error",
+                 "u_md", "u_md_error", "cv_md", "cv_md_error", "c4_md", "c4_md_error",
+                 "md_equilibrated", "md_tau_alpha", "md_tau_alpha_lower_bound"]
+        wr.writerow(head)
+        for fit, rws in fits:
+            for r in rws:
+                row = [r["T"], fit.label, int(r["in_fit"])]
+                for s in NAMES:
+                    row += [*r[f"{s}_pt"], *r[f"{s}_model"]]
+                row += [*r["cv_pt"], *r["cv_model"], *r["u_pt"]]
+                q = r["md"]
+                if q is None:
+                    row += [""] * 9
+                else:
+                    ta = q["tau_alpha"]
+                    row += [*r["u_md"], *r["cv_md"], *r["c4_md"], int(q["equilibrated"]),
+                            ta["value"] if ta.get("reached") else "", ta.get("lower_bound") or ""]
+                wr.writerow(["" if isinstance(x, float) and math.isnan(x) else x for x in row])
+
+
+def arrays(rows, key):
+    v = np.array([r[key][0] if key in r else np.nan for r in rows], dtype=float)
+    e = np.array([r[key][1] if key in r else np.nan for r in rows], dtype=float)
+    return v, e
+
+
+def shade_fit(ax, fit):
+    ax.axvspan(fit.fitted[0], fit.fitted[1], color="0.9", zorder=0)
+
+
+def figure_cv(rows, fits, path):
+    T = np.array([r["T"] for r in rows])
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    shade_fit(ax, fits[0][0])
+    styles = ["-", "--", ":", "-."]
+    for m, (fit, _) in enumerate(fits):
+        line, = ax.plot(fit.grid_t, fit.grid_cv, styles[m % 4], lw=1.5,
+                        label=f"model, {fit.label} (fit {fit.fitted[0]:g}–{fit.fitted[1]:g})")
+        if fit.peak:
+            tp, cp, ecp, edge = fit.peak
+            ax.plot([tp], [cp], "v", color=line.get_color(), ms=7)
+            ax.annotate(f"peak T = {tp:.3f}", (tp, cp), textcoords="offset points", xytext=(4, 6),
+                        fontsize=7, color=line.get_color())
+    v, e = arrays(rows, "cv_pt")
+    ax.errorbar(T, v, yerr=e, fmt="ko", ms=4, capsize=2, label="parallel tempering (fluctuations)")
+    v, e = arrays(rows, "cv_md")
+    ax.errorbar(T * 1.006, v, yerr=e, fmt="s", mfc="none", color="tab:red", ms=4, capsize=2,
+                label="plain MD (fluctuations)")
+    ax.set(xlabel="T", ylabel="C_v per particle (k_B), kinetic part included",
+           title="hump2d N = 256: C_v measured vs quasi-species model (grey: fitted range)")
+    ax.set_xlim(0, max(T) * 1.05)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print("wrote", path, file=sys.stderr)
+
+
+def figure_conc(rows, fits, path):
+    T = np.array([r["T"] for r in rows])
+    fit = fits[0][0]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    ax = axes[0]
+    shade_fit(ax, fit)
+    tg = np.linspace(0.08, max(T) * 1.05, 200)
+    cp = conc({k: v[0] for k, v in TABLE_II.items()}, {k: v[1] for k, v in TABLE_II.items()}, tg)
+    for j, s in enumerate(NAMES):
+        c = colors[j]
+        if s in fit.grid_conc:
+            ax.plot(fit.grid_t, fit.grid_conc[s], "-", color=c, lw=1.2, label=f"{s} model" if j == 0 else None)
+        ax.plot(tg, cp[j], ":", color=c, lw=1, label="Table II" if j == 0 else None)
+        v, e = arrays(rows, f"{s}_pt")
+        ax.errorbar(T, v, yerr=e, fmt="o", color=c, ms=4, capsize=2, label=f"{s} PT")
+        v, e = arrays(rows, f"{s}_md")
+        ax.plot(T, v, "s", mfc="none", color=c, ms=5, label="plain MD" if j == 0 else None)
+    ax.set(xlabel="T", ylabel="c_i", xlim=(0.08, max(T) * 1.05),
+           title=f"concentrations (lines: model, fit {fit.fitted[0]:g}–{fit.fitted[1]:g}; dotted: Table II)")
+    ax.legend(fontsize=7, ncol=2)
+    ax = axes[1]
+    shade_fit(ax, fit)
+    ax.axhline(0, color="k", lw=0.5)
+    for j, s in enumerate(NAMES):
+        m, em = arrays(rows, f"{s}_model")
+        v, e = arrays(rows, f"{s}_pt")
+        ax.errorbar(T + 0.001 * (j - 2), v - m, yerr=np.hypot(e, em), fmt="o-", color=colors[j], ms=3,
+                    capsize=2, lw=0.8, label=s)
+    ax.set(xlabel="T", ylabel="c_i (PT) − c_i (model)", title="measured minus predicted")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print("wrote", path, file=sys.stderr)
+
+
+def figure_md(rows, pt, path):
+    T = np.array([r["T"] for r in rows])
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    ax = axes[0]
+    ax.axhline(0, color="k", lw=0.5)
+    up, eup = arrays(rows, "u_pt")
+    um, eum = arrays(rows, "u_md")
+    eq = np.array([r["md"] is not None and r["md"]["equilibrated"] for r in rows])
+    d, ed = um - up, np.hypot(eum, eup)
+    ax.errorbar(T[eq], d[eq], yerr=ed[eq], fmt="o", color="tab:blue", ms=4, capsize=2,
+                label="MD equilibrated")
+    ax.errorbar(T[~eq], d[~eq], yerr=ed[~eq], fmt="x", color="tab:red", ms=6, capsize=2,
+                label="MD flagged")
+    ax.set(xlabel="T", ylabel="u (plain MD) − u (PT)", title="potential energy per particle")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    tau, tlow = [], []
+    for r in rows:
+        ta = r["md"]["tau_alpha"] if r["md"] is not None else {}
+        tau.append(ta["value"] if ta.get("reached") else np.nan)
+        tlow.append(ta.get("lower_bound") if not ta.get("reached") and ta.get("lower_bound") else np.nan)
+    tau, tlow = np.array(tau, dtype=float), np.array(tlow, dtype=float)
+    ax.semilogy(1 / T, tau, "o-", color="tab:blue", ms=4, label="τα, plain MD")
+    ax.semilogy(1 / T, tlow, "^", color="tab:red", ms=6, label="not reached (lower bound)")
+    prod = [r["md"]["run"]["production_steps"] * r["md"]["run"]["dt"] / 100 for r in rows if r["md"]]
+    if prod:
+        ax.axhline(prod[0], color="0.5", ls="--", lw=1, label="production / 100")
+    ax.set(xlabel="1/T", ylabel="τα (τ)", title="plain MD: τα of the self-ISF, k = 6.16")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    rx = pt.get("replica_exchange") or {}
+    pairs = rx.get("pairs", [])
+    if pairs:
+        tm = [math.sqrt(p["temperatures"][0] * p["temperatures"][1]) for p in pairs]
+        acc = [p["acceptance"] if p["acceptance"] is not None else np.nan for p in pairs]
+        ax.plot(tm, acc, "o-", ms=4)
+        ax.set_ylim(0, max(0.5, np.nanmax(acc) * 1.1))
+    ax.set(xlabel="√(T_i T_{i+1})", ylabel="accepted fraction",
+           title=f"PT acceptance per pair; round trips: {rx.get('round_trips_total', '—')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print("wrote", path, file=sys.stderr)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pt", required=True, help="parallel-tempering run directory or measurements.json")
+    ap.add_argument("--md", required=True, help="plain-MD run directory or measurements.json (same ladder)")
+    ap.add_argument("--fit", action="append", required=True, metavar="LABEL=analysis.json",
+                    help="a vitrify analyze output (split at the last '='); the first is tabulated")
+    ap.add_argument("--figures", metavar="PREFIX", help="write PREFIX-cv.png, PREFIX-concentrations.png, "
+                    "PREFIX-md-vs-pt.png")
+    ap.add_argument("--table", metavar="OUT.md", help="Markdown tables (default: standard output)")
+    ap.add_argument("--csv", metavar="OUT.csv", help="every row of every fit as CSV")
+    args = ap.parse_args(argv)
+    pt, md = load_measurements(args.pt), load_measurements(args.md)
+    fits = []
+    for spec in args.fit:
+        label, path = spec.rsplit("=", 1)
+        fit = Fit(label, path)
+        fits.append((fit, rows_of(pt, md, fit)))
+    out = open(args.table, "w") if args.table else sys.stdout
+    for fit, rows in fits:
+        table(rows, fit, out)
+        if fit.peak:
+            tp, cp, ecp, edge = fit.peak
+            edge_note = "; at the grid edge" if edge else ""
+            neg = "none on the grid" if fit.negative_below is None else f"below T = {fit.negative_below:.4f}"
+            es = ", ".join("{:.4f} ± {:.4f}".format(e["value"], e["error"]) for _, e in fit.e)
+            out.write(f"Model C_v peak ({fit.label}): T = {tp:.4f}, C_v = {cp:.3f} ± {ecp:.3f} "
+                      f"(kinetic part included){edge_note}; model C_v < 0: {neg}; e = {es}.\n\n")
+    md_table(fits[0][1], out)
+    rx = pt.get("replica_exchange")
+    if rx:
+        out.write(f"PT: {rx['attempts']} exchange attempts every {rx['interval']} steps "
+                  f"({', '.join(rx['stages'])}); acceptance per pair (ascending T): "
+                  + ", ".join("—" if a is None else f"{a:.3f}" for a in rx["acceptance"])
+                  + f"; round trips per configuration: {rx['round_trips']} (total {rx['round_trips_total']})"
+                  + (f"; suggested temperatures: {rx['suggested_temperatures']}" if rx.get("suggested_temperatures")
+                     else "") + ".\n")
+    if args.table:
+        out.close()
+    if args.csv:
+        write_csv(fits, args.csv)
+    if args.figures:
+        figure_cv(fits[0][1], fits, args.figures + "-cv.png")
+        figure_conc(fits[0][1], fits, args.figures + "-concentrations.png")
+        figure_md(fits[0][1], pt, args.figures + "-md-vs-pt.png")
+
+
+if __name__ == "__main__":
+    main()
