@@ -19,6 +19,15 @@ What is compared at each temperature:
   kinetic part;
 - plain MD against PT: u, c_i, C_v, the equilibration verdict and tau_alpha of MD.
 
+Temperatures that the analysis input lacks (e.g. a fit from a subset of the plain-MD state
+points) take the model values of its grid (`analysis.json` `grid`, linear interpolation; use
+--grid-points 2000 or more in `vitrify analyze` to make the interpolation error negligible).
+
+`tools/below_md_range subset IN OUT --tmin X [--tmax Y]` writes a copy of a measurements.json
+(or run directory) IN with only the state points in [X, Y]: `vitrify analyze` rejects a file in
+which any state point lacks an error (plain MD at temperatures where τα is not reached gives no
+blocks, hence no errors), even outside its --tmin window.
+
 Writes PREFIX-cv.png (C_v(T)), PREFIX-concentrations.png (c_i(T)) and PREFIX-md-vs-pt.png
 (plain MD against PT, tau_alpha, exchange acceptance), a Markdown table (stdout or --table)
 and a CSV (--csv). Needs numpy and matplotlib.
@@ -84,6 +93,7 @@ class Fit:
         self.cv_temps = pt["temperature"]
         self.cv = (pt["heat_capacity_model"]["value"], pt["heat_capacity_model"]["error"])
         g = a["grid"]
+        self.grid_columns = g
         self.grid_t = np.array(g["temperature"], dtype=float)
         self.grid_cv = np.array([np.nan if v is None else v for v in g["heat_capacity_model"]["value"]],
                                 dtype=float) + self.kinetic
@@ -99,16 +109,31 @@ class Fit:
         self.species = {s["name"]: s["fit"] for s in a["species"]}
         self.validation = a["validation"]
 
-    def concentration(self, s, t):
-        k = index_of(self.temps, t)
-        if k is None or s not in self.conc:
+    def _grid(self, column, t):
+        """Linear interpolation of a grid column {value, error} at t (nan outside the grid)."""
+        if not self.grid_t[0] <= t <= self.grid_t[-1]:
             return math.nan, math.nan
+        v = np.array([np.nan if x is None else x for x in column["value"]], dtype=float)
+        e = np.array([np.nan if x is None else x for x in column["error"]], dtype=float)
+        return float(np.interp(t, self.grid_t, v)), float(np.interp(t, self.grid_t, e))
+
+    def concentration(self, s, t):
+        """Model c_s at t: the value at a temperature of the analysis input, else the grid's."""
+        if s not in self.conc:
+            return math.nan, math.nan
+        k = index_of(self.temps, t)
+        if k is None:
+            return self._grid(self.grid_columns["concentrations"][s], t)
         v, e = self.conc[s]
         return (math.nan if v[k] is None else v[k]), (math.nan if e[k] is None else e[k])
 
     def heat_capacity(self, t):
+        """Model C_v at t, kinetic part included (input temperature, else the grid)."""
         k = index_of(self.cv_temps, t)
-        if k is None or self.cv[0][k] is None:
+        if k is None:
+            v, e = self._grid(self.grid_columns["heat_capacity_model"], t)
+            return v + self.kinetic, e
+        if self.cv[0][k] is None:
             return math.nan, math.nan
         return self.cv[0][k] + self.kinetic, self.cv[1][k]
 
@@ -116,6 +141,10 @@ class Fit:
 def pull(a, ea, b, eb):
     s = math.hypot(ea, eb)
     return (a - b) / s if s > 0 else math.nan
+
+
+def fmt_pull(x):
+    return "—" if math.isnan(x) else f"{x:+.1f}"
 
 
 def fmt(v, e, digits=3):
@@ -172,7 +201,7 @@ def table(rows, fit, out):
         cv, ecv = r["cv_pt"]
         star = " (fit)" if r["in_fit"] else ""
         w(f"| {r['T']:g}{star} | " + " | ".join(cells) +
-          f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {pull(cv, ecv, cm, ecm):+.1f} | {worst:.1f} |\n")
+          f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {fmt_pull(pull(cv, ecv, cm, ecm))} | {worst:.1f} |\n")
     w("\n")
 
 
@@ -194,9 +223,9 @@ def md_table(rows, out):
             tau = f"{ta['value']:.3g}" + (f" ± {ta['error']:.2g}" if ta.get("error") is not None else "")
         else:
             tau = f"> {ta['lower_bound']:.3g}" if ta.get("lower_bound") is not None else "—"
-        verdict = "equilibrated" if q["equilibrated"] else "flagged: " + "; ".join(q["flags"])
-        w(f"| {r['T']:g} | {fmt(up, eup, 4)} | {um - up:+.4f} ({pull(um, eum, up, eup):+.1f}) | "
-          f"{fmt(cp, ecp, 4)} | {cm - cp:+.4f} ({pull(cm, ecm, cp, ecp):+.1f}) | "
+        verdict = "equilibrated" if q["equilibrated"] else "flagged: " + short_flags(q["flags"])
+        w(f"| {r['T']:g} | {fmt(up, eup, 4)} | {um - up:+.4f} ({fmt_pull(pull(um, eum, up, eup))}) | "
+          f"{fmt(cp, ecp, 4)} | {cm - cp:+.4f} ({fmt_pull(pull(cm, ecm, cp, ecp))}) | "
           f"{fmt(*r['cv_pt'], 2)} | {fmt(*r['cv_md'], 2)} | {tau} | {verdict} |\n")
     w("\n")
 
@@ -258,6 +287,7 @@ def figure_cv(rows, fits, path):
     ax.set(xlabel="T", ylabel="C_v per particle (k_B), kinetic part included",
            title="hump2d N = 256: C_v measured vs quasi-species model (grey: fitted range)")
     ax.set_xlim(0, max(T) * 1.05)
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -347,7 +377,50 @@ def figure_md(rows, pt, path):
     print("wrote", path, file=sys.stderr)
 
 
+def subset(argv):
+    ap = argparse.ArgumentParser(prog="below_md_range subset",
+                                 description="copy of a measurements.json with the state points in [tmin, tmax]")
+    ap.add_argument("input")
+    ap.add_argument("output")
+    ap.add_argument("--tmin", type=float, default=-math.inf)
+    ap.add_argument("--tmax", type=float, default=math.inf)
+    args = ap.parse_args(argv)
+    m = load_measurements(args.input)
+    keep = [p for p in m["state_points"] if args.tmin - TOL <= p["temperature"] <= args.tmax + TOL]
+    dropped = [p["temperature"] for p in m["state_points"] if p not in keep]
+    m["state_points"] = keep
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w") as f:
+        json.dump(m, f, indent=1)
+        f.write("\n")
+    print(f"wrote {args.output}: {len(keep)} state points, left out T = {dropped}", file=sys.stderr)
+
+
+def short_flags(flags):
+    """One short phrase per kind of equilibration flag (docs/OUTPUTS.md `flags`)."""
+    kinds = []
+    for f in flags:
+        if "not reached" in f:
+            k = "τα not reached"
+        elif "< 100 tau_alpha" in f or "tau_alpha" in f:
+            k = "production < 100 τα"
+        elif "halves differ" in f:
+            k = "halves differ (" + f.split(":")[0] + ")"
+        elif "cannot be compared" in f:
+            k = "no error estimate"
+        elif "too few blocks" in f:
+            k = "too few blocks"
+        else:
+            k = f
+        if k not in kinds:
+            kinds.append(k)
+    return "; ".join(kinds)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "subset":
+        return subset(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pt", required=True, help="parallel-tempering run directory or measurements.json")
