@@ -20,8 +20,9 @@ What is compared at each temperature:
 - plain MD against PT: u, c_i, C_v, the equilibration verdict and tau_alpha of MD.
 
 Temperatures that the analysis input lacks (e.g. a fit from a subset of the plain-MD state
-points) take the model values of its grid (`analysis.json` `grid`, linear interpolation; use
---grid-points 2000 or more in `vitrify analyze` to make the interpolation error negligible).
+points) take the model values of its grid (`analysis.json` `grid`, linear interpolation; with
+the default 200 grid points it differs from the exact values by < 1e-4 in c_i and C_v for the
+hump2d ladder of inputs/pt-hump2d.json).
 
 `tools/below_md_range subset IN OUT --tmin X [--tmax Y]` writes a copy of a measurements.json
 (or run directory) IN with only the state points in [X, Y]: `vitrify analyze` rejects a file in
@@ -98,6 +99,10 @@ class Fit:
         self.grid_cv = np.array([np.nan if v is None else v for v in g["heat_capacity_model"]["value"]],
                                 dtype=float) + self.kinetic
         self.grid_conc = {s: np.array(g["concentrations"][s]["value"], dtype=float) for s in self.conc}
+        lt = pt.get("ln_tau_alpha_predicted")
+        self.ln_tau = (lt["value"], lt["error"]) if lt else None
+        lt = pt.get("ln_tau_alpha_fit_at_measured_xi")
+        self.ln_tau_xi = (lt["value"], lt["error"]) if lt else None
         th = a["thermodynamics"]
         peak = th.get("heat_capacity_peak") or {}
         self.peak = None
@@ -127,6 +132,17 @@ class Fit:
         v, e = self.conc[s]
         return (math.nan if v[k] is None else v[k]), (math.nan if e[k] is None else e[k])
 
+    def tau_alpha(self, t, measured_xi=False):
+        """tau_alpha from ln tau = mu xi/T + c at an input temperature, xi from the model's
+        concentrations (or the measured ones): (value, low, high) of exp(ln tau -+ error), nan
+        when there is no relaxation fit."""
+        k = index_of(self.cv_temps, t)
+        lt = self.ln_tau_xi if measured_xi else self.ln_tau
+        if lt is None or k is None or lt[0][k] is None:
+            return math.nan, math.nan, math.nan
+        v, e = lt[0][k], lt[1][k] or 0.0
+        return math.exp(v), math.exp(v - e), math.exp(v + e)
+
     def heat_capacity(self, t):
         """Model C_v at t, kinetic part included (input temperature, else the grid)."""
         k = index_of(self.cv_temps, t)
@@ -143,6 +159,11 @@ def pull(a, ea, b, eb):
     return (a - b) / s if s > 0 else math.nan
 
 
+def fmt_tau(t):
+    v, lo, hi = t
+    return "—" if math.isnan(v) else f"{v:.3g} ({lo:.3g}–{hi:.3g})"
+
+
 def fmt_pull(x):
     return "—" if math.isnan(x) else f"{x:+.1f}"
 
@@ -157,13 +178,16 @@ def fmt(v, e, digits=3):
 
 def rows_of(pt, md, fit):
     md_temps = [p["temperature"] for p in md["state_points"]]
+    temps = np.array([p["temperature"] for p in pt["state_points"]], dtype=float)
+    table2 = conc({k: v[0] for k, v in TABLE_II.items()}, {k: v[1] for k, v in TABLE_II.items()}, temps)
     rows = []
     for p in pt["state_points"]:
         t = p["temperature"]
         r = {"T": t, "in_fit": fit.fitted[0] - TOL <= t <= fit.fitted[1] + TOL}
-        for s in NAMES:
+        for j, s in enumerate(NAMES):
             r[f"{s}_pt"] = value_error(p["concentrations"].get(s))
             r[f"{s}_model"] = fit.concentration(s, t)
+            r[f"{s}_table2"] = float(table2[j][len(rows)])
         r["cv_pt"] = value_error(p.get("heat_capacity"))
         r["cv_model"] = fit.heat_capacity(t)
         r["u_pt"] = value_error(p["u"])
@@ -185,11 +209,13 @@ def table(rows, fit, out):
     w(f"Model: {fit.label} (fitted over T = {fit.fitted[0]:g}–{fit.fitted[1]:g}); "
       "each cell is model / PT measured (± one standard error); C_v per particle, kinetic part "
       "included in both.\n\n")
-    w("| T | " + " | ".join(NAMES) + " | C_v model | C_v PT | pull C_v | max \\|pull c_i\\| |\n")
-    w("|---|" + "---|" * (len(NAMES) + 4) + "\n")
+    w("| T | " + " | ".join(NAMES) + " | C_v model | C_v PT | pull C_v | max \\|pull c_i\\| "
+      "| max \\|Δc_i\\|, model | max \\|Δc_i\\|, Table II |\n")
+    w("|---|" + "---|" * (len(NAMES) + 6) + "\n")
     for r in rows:
         cells = []
         worst = 0.0
+        dev, dev2 = 0.0, 0.0
         for s in NAMES:
             m, em = r[f"{s}_model"]
             v, ev = r[f"{s}_pt"]
@@ -197,27 +223,33 @@ def table(rows, fit, out):
             pl = pull(v, ev, m, em)
             if not math.isnan(pl):
                 worst = max(worst, abs(pl))
+                dev = max(dev, abs(v - m))
+            dev2 = max(dev2, abs(v - r[f"{s}_table2"]))
         cm, ecm = r["cv_model"]
         cv, ecv = r["cv_pt"]
         star = " (fit)" if r["in_fit"] else ""
         w(f"| {r['T']:g}{star} | " + " | ".join(cells) +
-          f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {fmt_pull(pull(cv, ecv, cm, ecm))} | {worst:.1f} |\n")
+          f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {fmt_pull(pull(cv, ecv, cm, ecm))} | {worst:.1f} "
+          f"| {dev:.3f} | {dev2:.3f} |\n")
     w("\n")
 
 
-def md_table(rows, out):
+def md_table(rows, fit, out):
     w = out.write
-    w("Plain MD against PT at the same temperature (same protocol and step counts):\n\n")
-    w("| T | u PT | u MD − u PT (σ) | c4 PT | c4 MD − c4 PT (σ) | C_v PT | C_v MD | MD τα | MD verdict |\n")
-    w("|---|---|---|---|---|---|---|---|---|\n")
+    w("Plain MD against PT at the same temperature (same protocol and step counts); τα predicted: "
+      f"ln τα = μ ξ_model/T + c of {fit.label}:\n\n")
+    w("| T | u PT | u MD − u PT (σ) | largest c_i MD − c_i PT (σ) | C_v PT | C_v MD | MD τα "
+      "| τα predicted | τα from measured ξ | MD verdict |\n")
+    w("|---|---|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         q = r["md"]
         if q is None:
             continue
         up, eup = r["u_pt"]
         um, eum = r["u_md"]
-        cp, ecp = r["c4_pt"]
-        cm, ecm = r["c4_md"]
+        big = max(NAMES, key=lambda s: abs(r[f"{s}_md"][0] - r[f"{s}_pt"][0]))
+        cp, ecp = r[f"{big}_pt"]
+        cm, ecm = r[f"{big}_md"]
         ta = q["tau_alpha"]
         if ta.get("reached"):
             tau = f"{ta['value']:.3g}" + (f" ± {ta['error']:.2g}" if ta.get("error") is not None else "")
@@ -225,8 +257,9 @@ def md_table(rows, out):
             tau = f"> {ta['lower_bound']:.3g}" if ta.get("lower_bound") is not None else "—"
         verdict = "equilibrated" if q["equilibrated"] else "flagged: " + short_flags(q["flags"])
         w(f"| {r['T']:g} | {fmt(up, eup, 4)} | {um - up:+.4f} ({fmt_pull(pull(um, eum, up, eup))}) | "
-          f"{fmt(cp, ecp, 4)} | {cm - cp:+.4f} ({fmt_pull(pull(cm, ecm, cp, ecp))}) | "
-          f"{fmt(*r['cv_pt'], 2)} | {fmt(*r['cv_md'], 2)} | {tau} | {verdict} |\n")
+          f"{big} {cm - cp:+.4f} ({fmt_pull(pull(cm, ecm, cp, ecp))}) | "
+          f"{fmt(*r['cv_pt'], 2)} | {fmt(*r['cv_md'], 2)} | {tau} | {fmt_tau(fit.tau_alpha(r['T']))} "
+          f"| {fmt_tau(fit.tau_alpha(r['T'], measured_xi=True))} | {verdict} |\n")
     w("\n")
 
 
@@ -262,11 +295,19 @@ def arrays(rows, key):
     return v, e
 
 
+def finite_difference_cv(rows, dimension):
+    """d/2 + (u_{k+1} - u_k)/(T_{k+1} - T_k) from the PT energies, at the midpoints."""
+    T = np.array([r["T"] for r in rows])
+    u, e = arrays(rows, "u_pt")
+    tm = 0.5 * (T[1:] + T[:-1])
+    return tm, 0.5 * dimension + np.diff(u) / np.diff(T), np.hypot(e[1:], e[:-1]) / np.diff(T)
+
+
 def shade_fit(ax, fit):
     ax.axvspan(fit.fitted[0], fit.fitted[1], color="0.9", zorder=0)
 
 
-def figure_cv(rows, fits, path):
+def figure_cv(rows, fits, dimension, path):
     T = np.array([r["T"] for r in rows])
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     shade_fit(ax, fits[0][0])
@@ -281,6 +322,9 @@ def figure_cv(rows, fits, path):
                         fontsize=7, color=line.get_color())
     v, e = arrays(rows, "cv_pt")
     ax.errorbar(T, v, yerr=e, fmt="ko", ms=4, capsize=2, label="parallel tempering (fluctuations)")
+    tm, cfd, efd = finite_difference_cv(rows, dimension)
+    ax.errorbar(tm, cfd, yerr=efd, fmt="D", mfc="none", color="0.4", ms=4, capsize=2,
+                label="parallel tempering, d/2 + Δu/ΔT")
     v, e = arrays(rows, "cv_md")
     ax.errorbar(T * 1.006, v, yerr=e, fmt="s", mfc="none", color="tab:red", ms=4, capsize=2,
                 label="plain MD (fluctuations)")
@@ -377,6 +421,34 @@ def figure_md(rows, pt, path):
     print("wrote", path, file=sys.stderr)
 
 
+def exchange_mixing(run):
+    """From RUN/replica_exchange.csv (docs/OUTPUTS.md): for the production attempts, per ladder end
+    the number of distinct configurations that held it and the largest share of one of them, and
+    the configurations that held both ends. None when the file is absent."""
+    path = os.path.join(run if os.path.isdir(run) else os.path.dirname(run), "replica_exchange.csv")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        rd = csv.reader(f)
+        head = next(rd)
+        cols = [k for k, c in enumerate(head) if c.startswith("config_")]
+        stage = head.index("stage")
+        lo, hi = [], []
+        for r in rd:
+            if r[stage] == "production":
+                lo.append(int(r[cols[0]]))
+                hi.append(int(r[cols[-1]]))
+    if not lo:
+        return None
+
+    def ends(x):
+        counts = {c: x.count(c) for c in set(x)}
+        return len(counts), max(counts.values()) / len(x)
+
+    return {"attempts": len(lo), "lowest": ends(lo), "highest": ends(hi), "both": len(set(lo) & set(hi)),
+            "configurations": len(cols)}
+
+
 def subset(argv):
     ap = argparse.ArgumentParser(prog="below_md_range subset",
                                  description="copy of a measurements.json with the state points in [tmin, tmax]")
@@ -448,7 +520,10 @@ def main(argv=None):
             es = ", ".join("{:.4f} ± {:.4f}".format(e["value"], e["error"]) for _, e in fit.e)
             out.write(f"Model C_v peak ({fit.label}): T = {tp:.4f}, C_v = {cp:.3f} ± {ecp:.3f} "
                       f"(kinetic part included){edge_note}; model C_v < 0: {neg}; e = {es}.\n\n")
-    md_table(fits[0][1], out)
+    tm, cfd, efd = finite_difference_cv(fits[0][1], pt["dimension"])
+    out.write("C_v of PT from finite differences, d/2 + Δu/ΔT at the midpoints: "
+              + ", ".join(f"{t:.4f}: {c:.2f} ± {e:.2f}" for t, c, e in zip(tm, cfd, efd)) + ".\n\n")
+    md_table(fits[0][1], fits[0][0], out)
     rx = pt.get("replica_exchange")
     if rx:
         out.write(f"PT: {rx['attempts']} exchange attempts every {rx['interval']} steps "
@@ -457,12 +532,18 @@ def main(argv=None):
                   + f"; round trips per configuration: {rx['round_trips']} (total {rx['round_trips_total']})"
                   + (f"; suggested temperatures: {rx['suggested_temperatures']}" if rx.get("suggested_temperatures")
                      else "") + ".\n")
+    mix = exchange_mixing(args.pt)
+    if mix:
+        out.write(f"Production ({mix['attempts']} attempts): the lowest temperature was held by "
+                  f"{mix['lowest'][0]} of the {mix['configurations']} configurations (the most frequent one "
+                  f"{100 * mix['lowest'][1]:.0f} % of the attempts), the highest by {mix['highest'][0]} "
+                  f"({100 * mix['highest'][1]:.0f} %); {mix['both']} configurations held both ends.\n")
     if args.table:
         out.close()
     if args.csv:
         write_csv(fits, args.csv)
     if args.figures:
-        figure_cv(fits[0][1], fits, args.figures + "-cv.png")
+        figure_cv(fits[0][1], fits, pt["dimension"], args.figures + "-cv.png")
         figure_conc(fits[0][1], fits, args.figures + "-concentrations.png")
         figure_md(fits[0][1], pt, args.figures + "-md-vs-pt.png")
 
