@@ -295,6 +295,17 @@ def arrays(rows, key):
     return v, e
 
 
+def table2_heat_capacity(T, dimension, e=0.83):
+    """C_v per particle of the model with the paper's Table II H, g and e (PHYSICS.md), kinetic
+    d/2 included: (e/2) Cov(i, H)/T^2 + d/2 (vibrational) + d/2 (kinetic)."""
+    T = np.asarray(T, dtype=float)
+    H = np.array([TABLE_II[k][0] for k in NAMES])[:, None]
+    n = np.array([int(k[1:]) for k in NAMES], dtype=float)[:, None]
+    p = conc({k: v[0] for k, v in TABLE_II.items()}, {k: v[1] for k, v in TABLE_II.items()}, T)
+    cov = (p * n * H).sum(axis=0) - (p * n).sum(axis=0) * (p * H).sum(axis=0)
+    return 0.5 * e * cov / T**2 + dimension
+
+
 def finite_difference_cv(rows, dimension):
     """d/2 + (u_{k+1} - u_k)/(T_{k+1} - T_k) from the PT energies, at the midpoints."""
     T = np.array([r["T"] for r in rows])
@@ -313,13 +324,16 @@ def figure_cv(rows, fits, dimension, path):
     shade_fit(ax, fits[0][0])
     styles = ["-", "--", ":", "-."]
     for m, (fit, _) in enumerate(fits):
+        peak = f"; peak at T = {fit.peak[0]:.3f}" if fit.peak else ""
         line, = ax.plot(fit.grid_t, fit.grid_cv, styles[m % 4], lw=1.5,
-                        label=f"model, {fit.label} (fit {fit.fitted[0]:g}–{fit.fitted[1]:g})")
+                        label=f"model, {fit.label} (fit {fit.fitted[0]:g}–{fit.fitted[1]:g}){peak}")
         if fit.peak:
-            tp, cp, ecp, edge = fit.peak
-            ax.plot([tp], [cp], "v", color=line.get_color(), ms=7)
-            ax.annotate(f"peak T = {tp:.3f}", (tp, cp), textcoords="offset points", xytext=(4, 6),
-                        fontsize=7, color=line.get_color())
+            ax.plot([fit.peak[0]], [fit.peak[1]], "v", color=line.get_color(), ms=7)
+    tg = np.linspace(0.03, max(fit.grid_t[-1] for fit, _ in fits), 2000)
+    cv2 = table2_heat_capacity(tg, dimension)
+    k = int(np.argmax(cv2))
+    ax.plot(tg, cv2, "-", color="0.6", lw=1, label=f"Table II with e = 0.83 (paper); peak at T = {tg[k]:.3f}")
+    ax.plot([tg[k]], [cv2[k]], "v", color="0.6", ms=6)
     v, e = arrays(rows, "cv_pt")
     ax.errorbar(T, v, yerr=e, fmt="ko", ms=4, capsize=2, label="parallel tempering (fluctuations)")
     tm, cfd, efd = finite_difference_cv(rows, dimension)
@@ -376,7 +390,7 @@ def figure_conc(rows, fits, path):
     print("wrote", path, file=sys.stderr)
 
 
-def figure_md(rows, pt, path):
+def figure_md(rows, pt, fit, path):
     T = np.array([r["T"] for r in rows])
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     ax = axes[0]
@@ -398,7 +412,13 @@ def figure_md(rows, pt, path):
         tau.append(ta["value"] if ta.get("reached") else np.nan)
         tlow.append(ta.get("lower_bound") if not ta.get("reached") and ta.get("lower_bound") else np.nan)
     tau, tlow = np.array(tau, dtype=float), np.array(tlow, dtype=float)
-    ax.semilogy(1 / T, tau, "o-", color="tab:blue", ms=4, label="τα, plain MD")
+    ax.semilogy(1 / T, tau, "o", color="tab:blue", ms=4, label="τα, plain MD")
+    if fit is not None and "tau_alpha" in fit.grid_columns:
+        tv = np.array([np.nan if v is None else v for v in fit.grid_columns["tau_alpha"]["value"]], dtype=float)
+        keep = (fit.grid_t >= min(T)) & (fit.grid_t <= max(T))
+        ax.semilogy(1 / fit.grid_t[keep], tv[keep], "-", color="tab:green", lw=1,
+                    label=f"ln τα = μ ξ/T + c, {fit.label} (fit {fit.fitted[0]:g}–{fit.fitted[1]:g})")
+        ax.axvspan(1 / fit.fitted[1], 1 / fit.fitted[0], color="0.9", zorder=0)
     ax.semilogy(1 / T, tlow, "^", color="tab:red", ms=6, label="not reached (lower bound)")
     prod = [r["md"]["run"]["production_steps"] * r["md"]["run"]["dt"] / 100 for r in rows if r["md"]]
     if prod:
@@ -545,7 +565,7 @@ def main(argv=None):
     if args.figures:
         figure_cv(fits[0][1], fits, pt["dimension"], args.figures + "-cv.png")
         figure_conc(fits[0][1], fits, args.figures + "-concentrations.png")
-        figure_md(fits[0][1], pt, args.figures + "-md-vs-pt.png")
+        figure_md(fits[0][1], pt, fits[0][0], args.figures + "-md-vs-pt.png")
 
 
 if __name__ == "__main__":
