@@ -24,10 +24,8 @@ points) take the model values of its grid (`analysis.json` `grid`, linear interp
 the default 200 grid points it differs from the exact values by < 1e-4 in c_i and C_v for the
 hump2d ladder of inputs/pt-hump2d.json).
 
-`tools/below_md_range subset IN OUT --tmin X [--tmax Y]` writes a copy of a measurements.json
-(or run directory) IN with only the state points in [X, Y]: `vitrify analyze` rejects a file in
-which any state point lacks an error (plain MD at temperatures where τα is not reached gives no
-blocks, hence no errors), even outside its --tmin window.
+--pt-repeat adds a second PT run of the same ladder (another seed): a table of the differences
+and its C_v in the figure.
 
 Writes PREFIX-cv.png (C_v(T)), PREFIX-concentrations.png (c_i(T)) and PREFIX-md-vs-pt.png
 (plain MD against PT, tau_alpha, exchange acceptance), a Markdown table (stdout or --table)
@@ -263,6 +261,31 @@ def md_table(rows, fit, out):
     w("\n")
 
 
+def repeat_table(pt, pt2, out):
+    w = out.write
+    w("Two parallel-tempering runs of the same ladder (different seeds):\n\n")
+    w("| T | u | u repeat − u (σ) | largest c_i repeat − c_i (σ) | C_v | C_v repeat | verdicts |\n")
+    w("|---|---|---|---|---|---|---|\n")
+    temps2 = [p["temperature"] for p in pt2["state_points"]]
+    for p in pt["state_points"]:
+        k = index_of(temps2, p["temperature"])
+        if k is None:
+            continue
+        q = pt2["state_points"][k]
+        u1, e1 = value_error(p["u"])
+        u2, e2 = value_error(q["u"])
+        big = max(NAMES, key=lambda s: abs(value_error(q["concentrations"][s])[0]
+                                           - value_error(p["concentrations"][s])[0]))
+        c1, ec1 = value_error(p["concentrations"][big])
+        c2, ec2 = value_error(q["concentrations"][big])
+        v1 = "yes" if p["equilibrated"] else "flagged (" + short_flags(p["flags"]) + ")"
+        v2 = "yes" if q["equilibrated"] else "flagged (" + short_flags(q["flags"]) + ")"
+        w(f"| {p['temperature']:g} | {fmt(u1, e1, 4)} | {u2 - u1:+.4f} ({fmt_pull(pull(u2, e2, u1, e1))}) | "
+          f"{big} {c2 - c1:+.4f} ({fmt_pull(pull(c2, ec2, c1, ec1))}) | {fmt(*value_error(p.get('heat_capacity')), 2)} | "
+          f"{fmt(*value_error(q.get('heat_capacity')), 2)} | {v1}; {v2} |\n")
+    w("\n")
+
+
 def write_csv(fits, path):
     with open(path, "w", newline="") as f:
         wr = csv.writer(f)
@@ -318,7 +341,7 @@ def shade_fit(ax, fit):
     ax.axvspan(fit.fitted[0], fit.fitted[1], color="0.9", zorder=0)
 
 
-def figure_cv(rows, fits, dimension, path):
+def figure_cv(rows, fits, dimension, pt2, path):
     T = np.array([r["T"] for r in rows])
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     shade_fit(ax, fits[0][0])
@@ -339,6 +362,11 @@ def figure_cv(rows, fits, dimension, path):
     tm, cfd, efd = finite_difference_cv(rows, dimension)
     ax.errorbar(tm, cfd, yerr=efd, fmt="D", mfc="none", color="0.4", ms=4, capsize=2,
                 label="parallel tempering, d/2 + Δu/ΔT")
+    if pt2 is not None:
+        t2 = np.array([p["temperature"] for p in pt2["state_points"]])
+        c2 = np.array([value_error(p.get("heat_capacity")) for p in pt2["state_points"]], dtype=float)
+        ax.errorbar(t2 * 0.994, c2[:, 0], yerr=c2[:, 1], fmt="^", mfc="none", color="tab:purple", ms=4,
+                    capsize=2, label="parallel tempering, second seed")
     v, e = arrays(rows, "cv_md")
     ax.errorbar(T * 1.006, v, yerr=e, fmt="s", mfc="none", color="tab:red", ms=4, capsize=2,
                 label="plain MD (fluctuations)")
@@ -469,25 +497,6 @@ def exchange_mixing(run):
             "configurations": len(cols)}
 
 
-def subset(argv):
-    ap = argparse.ArgumentParser(prog="below_md_range subset",
-                                 description="copy of a measurements.json with the state points in [tmin, tmax]")
-    ap.add_argument("input")
-    ap.add_argument("output")
-    ap.add_argument("--tmin", type=float, default=-math.inf)
-    ap.add_argument("--tmax", type=float, default=math.inf)
-    args = ap.parse_args(argv)
-    m = load_measurements(args.input)
-    keep = [p for p in m["state_points"] if args.tmin - TOL <= p["temperature"] <= args.tmax + TOL]
-    dropped = [p["temperature"] for p in m["state_points"] if p not in keep]
-    m["state_points"] = keep
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w") as f:
-        json.dump(m, f, indent=1)
-        f.write("\n")
-    print(f"wrote {args.output}: {len(keep)} state points, left out T = {dropped}", file=sys.stderr)
-
-
 def short_flags(flags):
     """One short phrase per kind of equilibration flag (docs/OUTPUTS.md `flags`)."""
     kinds = []
@@ -510,15 +519,14 @@ def short_flags(flags):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "subset":
-        return subset(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pt", required=True, help="parallel-tempering run directory or measurements.json")
     ap.add_argument("--md", required=True, help="plain-MD run directory or measurements.json (same ladder)")
     ap.add_argument("--fit", action="append", required=True, metavar="LABEL=analysis.json",
                     help="a vitrify analyze output (split at the last '='); the first is tabulated")
+    ap.add_argument("--pt-repeat", metavar="PT_RUN2", help="a second parallel-tempering run of the same "
+                    "ladder (another seed): compared with --pt, drawn in the C_v figure")
     ap.add_argument("--figures", metavar="PREFIX", help="write PREFIX-cv.png, PREFIX-concentrations.png, "
                     "PREFIX-md-vs-pt.png")
     ap.add_argument("--table", metavar="OUT.md", help="Markdown tables (default: standard output)")
@@ -544,26 +552,32 @@ def main(argv=None):
     out.write("C_v of PT from finite differences, d/2 + Δu/ΔT at the midpoints: "
               + ", ".join(f"{t:.4f}: {c:.2f} ± {e:.2f}" for t, c, e in zip(tm, cfd, efd)) + ".\n\n")
     md_table(fits[0][1], fits[0][0], out)
-    rx = pt.get("replica_exchange")
-    if rx:
-        out.write(f"PT: {rx['attempts']} exchange attempts every {rx['interval']} steps "
-                  f"({', '.join(rx['stages'])}); acceptance per pair (ascending T): "
-                  + ", ".join("—" if a is None else f"{a:.3f}" for a in rx["acceptance"])
-                  + f"; round trips per configuration: {rx['round_trips']} (total {rx['round_trips_total']})"
-                  + (f"; suggested temperatures: {rx['suggested_temperatures']}" if rx.get("suggested_temperatures")
-                     else "") + ".\n")
-    mix = exchange_mixing(args.pt)
-    if mix:
-        out.write(f"Production ({mix['attempts']} attempts): the lowest temperature was held by "
-                  f"{mix['lowest'][0]} of the {mix['configurations']} configurations (the most frequent one "
-                  f"{100 * mix['lowest'][1]:.0f} % of the attempts), the highest by {mix['highest'][0]} "
-                  f"({100 * mix['highest'][1]:.0f} %); {mix['both']} configurations held both ends.\n")
+    pt2 = load_measurements(args.pt_repeat) if args.pt_repeat else None
+    if pt2:
+        repeat_table(pt, pt2, out)
+    for label, run, meas in (("PT", args.pt, pt), ("PT repeat", args.pt_repeat, pt2)):
+        if meas is None:
+            continue
+        rx = meas.get("replica_exchange")
+        if rx:
+            out.write(f"{label}: {rx['attempts']} exchange attempts every {rx['interval']} steps "
+                      f"({', '.join(rx['stages'])}); acceptance per pair (ascending T): "
+                      + ", ".join("—" if a is None else f"{a:.3f}" for a in rx["acceptance"])
+                      + f"; round trips per configuration: {rx['round_trips']} (total {rx['round_trips_total']})"
+                      + (f"; suggested temperatures: {rx['suggested_temperatures']}"
+                         if rx.get("suggested_temperatures") else "") + ".\n")
+        mix = exchange_mixing(run)
+        if mix:
+            out.write(f"{label}, production ({mix['attempts']} attempts): the lowest temperature was held by "
+                      f"{mix['lowest'][0]} of the {mix['configurations']} configurations (the most frequent one "
+                      f"{100 * mix['lowest'][1]:.0f} % of the attempts), the highest by {mix['highest'][0]} "
+                      f"({100 * mix['highest'][1]:.0f} %); {mix['both']} configurations held both ends.\n\n")
     if args.table:
         out.close()
     if args.csv:
         write_csv(fits, args.csv)
     if args.figures:
-        figure_cv(fits[0][1], fits, pt["dimension"], args.figures + "-cv.png")
+        figure_cv(fits[0][1], fits, pt["dimension"], pt2, args.figures + "-cv.png")
         figure_conc(fits[0][1], fits, args.figures + "-concentrations.png")
         figure_md(fits[0][1], pt, fits[0][0], args.figures + "-md-vs-pt.png")
 
