@@ -217,7 +217,7 @@ def table(rows, fit, out):
         for s in NAMES:
             m, em = r[f"{s}_model"]
             v, ev = r[f"{s}_pt"]
-            cells.append(f"{fmt(m, em)} / {fmt(v, ev)}")
+            cells.append(f"{fmt(m, em, 4)} / {fmt(v, ev, 4)}")
             pl = pull(v, ev, m, em)
             if not math.isnan(pl):
                 worst = max(worst, abs(pl))
@@ -228,7 +228,7 @@ def table(rows, fit, out):
         star = " (fit)" if r["in_fit"] else ""
         w(f"| {r['T']:g}{star} | " + " | ".join(cells) +
           f" | {fmt(cm, ecm, 2)} | {fmt(cv, ecv, 2)} | {fmt_pull(pull(cv, ecv, cm, ecm))} | {worst:.1f} "
-          f"| {dev:.3f} | {dev2:.3f} |\n")
+          f"| {dev:.4f} | {dev2:.4f} |\n")
     w("\n")
 
 
@@ -545,7 +545,7 @@ def main(argv=None):
             tp, cp, ecp, edge = fit.peak
             edge_note = "; at the grid edge" if edge else ""
             neg = "none on the grid" if fit.negative_below is None else f"below T = {fit.negative_below:.4f}"
-            es = ", ".join("{:.4f} ± {:.4f}".format(e["value"], e["error"]) for _, e in fit.e)
+            es = ", ".join("{:.5f} ± {:.5f}".format(e["value"], e["error"]) for _, e in fit.e)
             out.write(f"Model C_v peak ({fit.label}): T = {tp:.4f}, C_v = {cp:.3f} ± {ecp:.3f} "
                       f"(kinetic part included){edge_note}; model C_v < 0: {neg}; e = {es}.\n\n")
     tm, cfd, efd = finite_difference_cv(fits[0][1], pt["dimension"])
