@@ -8,7 +8,9 @@ Usage: tools/below_md_range --pt PT_RUN --md MD_RUN --fit LABEL=analysis.json [-
 PT_RUN and MD_RUN are run directories (or their measurements.json) of the same temperature
 ladder: PT_RUN with replica exchange, MD_RUN without. Each --fit is the analysis.json of a
 `vitrify analyze` run whose input has every temperature of PT_RUN (either measurements file,
-with --tmin/--tmax choosing the fitted range); the first --fit is the one of the table.
+with --tmin/--tmax choosing the fitted range). Every fit gets its table; the first one also
+serves for the plain-MD table (its tau_alpha prediction) and the concentration and plain-MD
+figures. hump2d only (species c2...c6, the paper's Table II).
 
 What is compared at each temperature:
 - concentrations c_i: the model's Eq. 7 value (`concentrations.species.*.predicted`, fitted H and
@@ -78,12 +80,11 @@ class Fit:
         with open(path) as f:
             a = json.load(f)
         self.label = label
-        self.path = path
         self.fitted = a["temperature_range"]["fitted"]
         self.dimension = a["source"]["dimension"]
         # The NVT model's C_v is d u_model/dT (potential energy); the measured fluctuation C_v
         # includes the kinetic d/2 (docs/ANALYSIS.md 7, docs/OUTPUTS.md heat_capacity).
-        self.kinetic = 0.5 * self.dimension if a["source"]["ensemble"] != "npt" else 0.0
+        self.kinetic = 0.5 * self.dimension
         c = a["concentrations"]
         self.temps = c["temperature"]
         self.conc = {s: (c["species"][s]["predicted"]["value"], c["species"][s]["predicted"]["error"])
@@ -109,8 +110,6 @@ class Fit:
                          peak["heat_capacity"]["error"], peak.get("at_grid_edge"))
         self.negative_below = th.get("heat_capacity_negative_below")
         self.e = [(x["group"], x["e"]) for x in th.get("energy_per_neighbor", [])]
-        self.species = {s["name"]: s["fit"] for s in a["species"]}
-        self.validation = a["validation"]
 
     def _grid(self, column, t):
         """Linear interpolation of a grid column {value, error} at t (nan outside the grid)."""
@@ -189,7 +188,6 @@ def rows_of(pt, md, fit):
         r["cv_pt"] = value_error(p.get("heat_capacity"))
         r["cv_model"] = fit.heat_capacity(t)
         r["u_pt"] = value_error(p["u"])
-        r["pt_flags"] = p.get("flags", [])
         k = index_of(md_temps, t)
         q = md["state_points"][k] if k is not None else None
         r["md"] = q
@@ -293,8 +291,10 @@ def write_csv(fits, path):
         for s in NAMES:
             head += [f"{s}_pt", f"{s}_pt_error", f"{s}_model", f"{s}_model_error"]
         head += ["cv_pt", "cv_pt_error", "cv_model", "cv_model_error", "u_pt", "u_pt_error",
-                 "u_md", "u_md_error", "cv_md", "cv_md_error", "c4_md", "c4_md_error",
-                 "md_equilibrated", "md_tau_alpha", "md_tau_alpha_lower_bound"]
+                 "u_md", "u_md_error", "cv_md", "cv_md_error"]
+        for s in NAMES:
+            head += [f"{s}_md", f"{s}_md_error"]
+        head += ["md_equilibrated", "md_tau_alpha", "md_tau_alpha_lower_bound"]
         wr.writerow(head)
         for fit, rws in fits:
             for r in rws:
@@ -304,11 +304,14 @@ def write_csv(fits, path):
                 row += [*r["cv_pt"], *r["cv_model"], *r["u_pt"]]
                 q = r["md"]
                 if q is None:
-                    row += [""] * 9
+                    row += [""] * (7 + 2 * len(NAMES))
                 else:
                     ta = q["tau_alpha"]
-                    row += [*r["u_md"], *r["cv_md"], *r["c4_md"], int(q["equilibrated"]),
-                            ta["value"] if ta.get("reached") else "", ta.get("lower_bound") or ""]
+                    row += [*r["u_md"], *r["cv_md"]]
+                    for s in NAMES:
+                        row += [*r[f"{s}_md"]]
+                    row += [int(q["equilibrated"]), ta["value"] if ta.get("reached") else "",
+                            ta.get("lower_bound") or ""]
                 wr.writerow(["" if isinstance(x, float) and math.isnan(x) else x for x in row])
 
 
