@@ -65,3 +65,28 @@ TEST(StudyTools, Binary3dPressureStudyQuick) {
   EXPECT_NE(csv.find("tau_alpha"), std::string::npos);
   fs::remove_all(dir);
 }
+
+// tools/below_md_range on the stored outputs of docs/VALIDATION.md section 6
+// (results/below-md-range): it reads the PT and plain-MD measurements and a fit, and writes the
+// tables and the three figures.
+TEST(StudyTools, BelowMdRangeOnStoredResults) {
+  const std::string python = vitrify::test_util::find_python();
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy and matplotlib not available";
+  const std::string src = VITRIFY_SOURCE_DIR_FOR_TESTS;
+  const std::string res = src + "/results/below-md-range";
+  const std::string dir = vitrify::test_util::fresh_temp_dir("vitrify_tool", "below_md_range");
+  const auto c = vitrify::test_util::run_shell(
+      "VITRIFY_PYTHON=" + python + " " + src + "/tools/below_md_range --pt " + res +
+      "/pt-hump2d --md " + res + "/md-hump2d --pt-repeat " + res +
+      "/pt-hump2d-seed2 --fit 'plain MD=" + res + "/fit-md-tmin0.25/analysis.json' --figures " +
+      dir + "/f --table " + dir + "/t.md --csv " + dir + "/t.csv");
+  ASSERT_EQ(c.code, 0) << c.output;
+  for (const char* f : {"f-cv.png", "f-concentrations.png", "f-md-vs-pt.png", "t.md", "t.csv"})
+    EXPECT_TRUE(nonempty(dir + "/" + f)) << f;
+  const std::string md = read_file(dir + "/t.md");
+  EXPECT_NE(md.find("Model C_v peak"), std::string::npos);
+  EXPECT_NE(md.find("Plain MD against PT"), std::string::npos);
+  EXPECT_NE(md.find("Two parallel-tempering runs"), std::string::npos);
+  EXPECT_NE(read_file(dir + "/t.csv").find("cv_model"), std::string::npos);
+  fs::remove_all(dir);
+}
