@@ -535,6 +535,9 @@ def main(argv=None):
     ap.add_argument("--table", metavar="OUT.md", help="Markdown tables (default: standard output)")
     ap.add_argument("--csv", metavar="OUT.csv", help="every row of every fit as CSV")
     args = ap.parse_args(argv)
+    for path in (args.figures, args.table, args.csv):  # the output folders, made when missing
+        if path and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
     pt, md = load_measurements(args.pt), load_measurements(args.md)
     fits = []
     for spec in args.fit:

@@ -652,11 +652,13 @@ json energy_fits_json(const GroupSetup& setup, const Fits& fits) {
 }
 
 // The measured heat capacities (fluctuations of canonical runs) against the model's at every state
-// point that has one. The measured C includes the kinetic part, (d/2)(N - 1)/N; the NVT model
-// has (d/2) as well, the NPT model (d h_qs/dT) has none, so it is added there.
+// point that has one. The measured C is that of the total energy (NVT) or enthalpy (NPT), kinetic
+// part (d/2)(N - 1)/N included; the models are of the potential energy (NVT: d u/dT from Eq. 15,
+// whose (d/2) T is the vibrational potential energy, not the kinetic) and of u + p v (NPT), so the
+// kinetic d/2 is added to both.
 json measured_heat_capacity_json(const Measurements& m, const Derived& d) {
   json rows = json::array();
-  const double kinetic = m.is_npt() ? 0.5 * m.dimension : 0.0;
+  const double kinetic = 0.5 * m.dimension;
   for (std::size_t k = 0; k < m.state_points.size(); ++k) {
     const StatePointMeasurement& p = m.state_points[k];
     if (!p.heat_capacity) continue;

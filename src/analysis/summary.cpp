@@ -292,8 +292,9 @@ void thermodynamics(std::ostringstream& os, const json& a) {
   const json& peak = at(t, "heat_capacity_peak");
   const std::string kind = str(at(t, "heat_capacity_kind"), "C");
   if (peak.is_object()) {
+    // The model is of the potential energy (NVT) or of u + p v (NPT): a total C adds d/2.
     os << "  model " << kind << " maximum " << ve(at(peak, "heat_capacity"))
-       << " at T = " << num(at(peak, "temperature"), "%.3g");
+       << " (without the kinetic d/2) at T = " << num(at(peak, "temperature"), "%.3g");
     if (at(peak, "inside_fitted_range") == true)
       os << ", inside the fitted range";
     else

@@ -506,8 +506,9 @@ json to_json(const RunConfig& c) {
   j["temperatures"] = c.temperatures;
   j["copies_per_temperature"] = c.copies_per_temperature;
   j["dt"] = c.dt;
-  j["thermostat"] = c.thermostat;
-  j["barostat"] = c.barostat;
+  // The components only where their ensemble uses them (parse_config refuses them elsewhere).
+  if (c.ensemble != "nve") j["thermostat"] = c.thermostat;
+  if (c.ensemble == "npt") j["barostat"] = c.barostat;
   j["thermostat_tau"] = c.thermostat_tau;
   j["barostat_tau"] = c.barostat_tau;
   j["bulk_modulus"] = c.bulk_modulus;

@@ -211,6 +211,21 @@ TEST(Config, ShippedInputsAreValid) {
         "bench-kob-andersen.json", "pt-hump2d.json", "md-hump2d.json"}) {
     const std::string path = std::string(VITRIFY_SOURCE_DIR_FOR_TESTS) + "/inputs/" + name;
     EXPECT_NO_THROW(vitrify::load_config(path)) << path;
+    // Its resolved form (config.resolved.json of a run) parses back to the same configuration.
+    const auto c = vitrify::load_config(path);
+    json resolved = vitrify::to_json(c);
+    EXPECT_EQ(vitrify::to_json(vitrify::parse_config(resolved, "resolved")), resolved) << path;
+  }
+  // And in the three ensembles.
+  for (const char* ensemble : {"nvt", "npt", "nve"}) {
+    json j = base_hump();
+    j["ensemble"] = ensemble;
+    if (std::string(ensemble) == "npt") {
+      j.erase("density");
+      j["pressure"] = 5.0;
+    }
+    const json resolved = vitrify::to_json(vitrify::parse_config(j, "test"));
+    EXPECT_EQ(vitrify::to_json(vitrify::parse_config(resolved, "resolved")), resolved) << ensemble;
   }
 }
 
