@@ -208,7 +208,7 @@ TEST(Config, ShippedInputsAreValid) {
   for (const char* name :
        {"default.json", "demo-hump2d.json", "demo-binary3d.json", "hump2d.json", "binary3d.json",
         "bench-binary3d.json", "demo-kob-andersen.json", "kob-andersen.json",
-        "bench-kob-andersen.json", "pt-hump2d.json", "md-hump2d.json"}) {
+        "bench-kob-andersen.json", "pt-hump2d.json", "md-hump2d.json", "pt-binary3d.json"}) {
     const std::string path = std::string(VITRIFY_SOURCE_DIR_FOR_TESTS) + "/inputs/" + name;
     EXPECT_NO_THROW(vitrify::load_config(path)) << path;
     // Its resolved form (config.resolved.json of a run) parses back to the same configuration.
