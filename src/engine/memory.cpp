@@ -122,10 +122,20 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
                           particles * (kStateBytesPerParticle + sizeof(int) + 2 * sizeof(real))});
   // Measurement state: per replica the ISF accumulator (levels x points x d x M doubles, plus
   // its scratch frame) and the block accumulators (1024 blocks per observable and bin).
+  // No ISF with exchanges in production (docs/OUTPUTS.md).
   const long frames = c.max_production_steps() / c.sample_interval;
   const double isf_doubles =
-      (double(isf_levels(frames)) * c.isf_points_per_level + 1) * m.dimension * isf_particles(c, m);
+      c.exchanges_in("production")
+          ? 0.0
+          : (double(isf_levels(frames)) * c.isf_points_per_level + 1) * m.dimension *
+                isf_particles(c, m);
   const Bytes isf = static_cast<Bytes>(isf_doubles * sizeof(double)) * replicas;
+  // On a device the frames live in device memory (Engine::isf_frame; the host holds them only
+  // while a checkpoint is written, counted below), the store growing by copy: twice its size.
+  if (e.device_estimated) {
+    const int share = (c.n_replicas() + e.processes - 1) / e.processes;
+    e.device_bytes += 2 * static_cast<Bytes>(isf_doubles * sizeof(double)) * share;
+  }
   const Bytes blocks =
       replicas * static_cast<Bytes>(6 + m.n_types * kMaxSpeciesNeighbors) * 1024 * sizeof(double);
   e.host_parts.push_back({"measurement state (ISF and block accumulators)", isf + blocks});

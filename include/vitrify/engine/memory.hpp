@@ -26,7 +26,8 @@ struct MemoryEstimate {
 // The estimate for `config` on `backend` ("cpu" or "cuda", not "auto") with `processes`
 // processes. Host: the engine's arrays (CPU backend), the host copies of the batch, the
 // measurement state (ISF accumulators, block accumulators) and a checkpoint being written or
-// read. Device (CUDA): the engine's arrays of one process's share of the replicas.
+// read (no ISF state when exchanges run in production). Device (CUDA): the engine's arrays of
+// one process's share of the replicas and their ISF frames (Engine::isf_frame).
 MemoryEstimate estimate_memory(const RunConfig& config, const std::string& backend,
                                int processes = 1);
 
