@@ -68,6 +68,12 @@ std::vector<std::string> exclusion_reasons(const StatePointMeasurement& p,
     for (const std::string& f : p.flags) r += "; " + f;
     reasons.push_back(r);
   }
+  if (!p.missing_errors.empty())
+    reasons.push_back("no error bar (" + p.missing_errors.front() +
+                      (p.missing_errors.size() > 1
+                           ? " and " + std::to_string(p.missing_errors.size() - 1) + " more"
+                           : std::string()) +
+                      ")");
   if (opt.t_min && p.temperature < *opt.t_min) reasons.push_back("below t_min");
   if (opt.t_max && p.temperature > *opt.t_max) reasons.push_back("above t_max");
   return reasons;

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -67,19 +68,27 @@ int require_int(const json& object, const std::string& key, const std::string& p
 }
 
 // {"mean": x, "error": e}; error >= 0. allow_null: a null mean returns nullopt.
-std::optional<MeasuredValue> parse_value(const json& v, const std::string& path, bool allow_null) {
+// missing_error: where a null error is accepted (error NaN, path recorded); null: refused.
+std::optional<MeasuredValue> parse_value(const json& v, const std::string& path, bool allow_null,
+                                         std::vector<std::string>* missing_error = nullptr) {
   if (!v.is_object()) fail(path, "expected an object {\"mean\": x, \"error\": e}");
   const json& mean = require(v, "mean", path);
   if (mean.is_null() && allow_null) return std::nullopt;
   MeasuredValue out;
   out.mean = require_number(v, "mean", path);
+  if (missing_error && v.contains("error") && v["error"].is_null()) {
+    out.error = std::numeric_limits<double>::quiet_NaN();
+    missing_error->push_back(path);
+    return out;
+  }
   out.error = require_number(v, "error", path);
   if (out.error < 0.0) fail(path + ".error", "negative error " + number_text(out.error));
   return out;
 }
 
-MeasuredValue require_value(const json& object, const std::string& key, const std::string& path) {
-  return *parse_value(require(object, key, path), join(path, key), false);
+MeasuredValue require_value(const json& object, const std::string& key, const std::string& path,
+                            std::vector<std::string>* missing_error = nullptr) {
+  return *parse_value(require(object, key, path), join(path, key), false, missing_error);
 }
 
 // format, version, model, dimension, ensemble, n_particles, pressure and particle_types.
@@ -157,7 +166,7 @@ void parse_concentrations(const json& p, const std::string& path, const Measurem
   for (auto it = conc.begin(); it != conc.end(); ++it) {
     const std::string cpath = path + ".concentrations." + it.key();
     if (!names.count(it.key())) fail(cpath, "not a tracked species nor an other bin");
-    MeasuredValue v = *parse_value(it.value(), cpath, false);
+    MeasuredValue v = *parse_value(it.value(), cpath, false, &sp.missing_errors);
     if (v.mean < -concentration_tolerance)
       fail(cpath, "negative concentration " + number_text(v.mean));
     if (v.mean > 1.0 + concentration_tolerance)
@@ -220,14 +229,14 @@ StatePointMeasurement parse_state_point(const json& p, size_t i, const Measureme
   sp.temperature = require_number(p, "temperature", path);
   if (!(sp.temperature > 0.0))
     fail(path + ".temperature", "must be > 0, got " + number_text(sp.temperature));
-  sp.density = require_value(p, "density", path);
+  sp.density = require_value(p, "density", path, &sp.missing_errors);
   if (!(sp.density.mean > 0.0))
     fail(path + ".density.mean", "must be > 0, got " + number_text(sp.density.mean));
-  sp.potential_energy = require_value(p, "u", path);
+  sp.potential_energy = require_value(p, "u", path, &sp.missing_errors);
   if (m.is_npt()) {
     const json& h = require(p, "h", path);
     if (h.is_null()) fail(path + ".h", "null, but the enthalpy is required for NPT");
-    sp.enthalpy = *parse_value(h, path + ".h", false);
+    sp.enthalpy = *parse_value(h, path + ".h", false, &sp.missing_errors);
   }
   parse_concentrations(p, path, m, names, concentration_tolerance, sp);
   parse_species_energy(p, path, sp);

@@ -50,6 +50,9 @@ struct StatePointMeasurement {
   TauAlphaMeasurement tau_alpha;
   bool equilibrated = true;
   std::vector<std::string> flags;
+  // Values written without an error bar (null: too short a production for blocks), by path;
+  // their error is NaN and the state point stays out of the fits.
+  std::vector<std::string> missing_errors;
 };
 
 // The whole document.

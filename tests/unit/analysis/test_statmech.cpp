@@ -736,4 +736,37 @@ TEST(Statmech, MeasuredHeatCapacityAgainstTheModel) {
 }
 
 }  // namespace
+
+// A value written without an error bar (null: a production too short for blocks) keeps its state
+// point out of the fits, with the reason, instead of refusing the file: the fits equal those of
+// the same input whose point lies outside t_min anyway.
+TEST(Statmech, NullErrorBarsKeepAStatePointOutOfTheFits) {
+  const SyntheticModel s = testing::hump2d_table2();
+  json m = testing::make_measurements(s, 1);
+  AnalyzeOptions opt;
+  opt.t_min = m["state_points"][1]["temperature"].get<double>();
+  const json reference = analyze(m, opt);
+  json nulls = m;
+  nulls["state_points"][0]["u"]["error"] = nullptr;
+  const std::string species = nulls["state_points"][0]["concentrations"].begin().key();
+  nulls["state_points"][0]["concentrations"][species]["error"] = nullptr;
+  const json a = analyze(nulls, opt);
+  auto fits_equal = [&](const json& x) {  // every species' fit (not the excluded point's rows)
+    ASSERT_EQ(x["species"].size(), reference["species"].size());
+    for (std::size_t k = 0; k < x["species"].size(); ++k)
+      EXPECT_EQ(x["species"][k]["fit"], reference["species"][k]["fit"]) << k;
+  };
+  fits_equal(a);
+  const std::string reasons = a["excluded_state_points"][0]["reasons"].dump();
+  EXPECT_NE(reasons.find("no error bar (state_points[0].u and 1 more)"), std::string::npos)
+      << reasons;
+  // Without t_min the point is still left out, for its missing error bars alone.
+  const json all = analyze(nulls, AnalyzeOptions{});
+  ASSERT_EQ(all["excluded_state_points"].size(), 1u);
+  fits_equal(all);
+  // A null mean is still refused.
+  nulls["state_points"][0]["u"]["mean"] = nullptr;
+  EXPECT_THROW(analyze(nulls, AnalyzeOptions{}), std::exception);
+}
+
 }  // namespace vitrify::analysis
