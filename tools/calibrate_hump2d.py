@@ -47,7 +47,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -58,6 +57,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from vitrify_runs import find_vitrify, relaxed_analysis  # noqa: E402
 
 # Paper, Table II (docs/PHYSICS.md, "Statistical mechanics"): reference species i = 2.
 TABLE_II = {
@@ -76,23 +77,6 @@ def predicted_concentrations(T):
     w = {i: g * math.exp(-H / T) for i, (H, g) in TABLE_II.items()}
     z = sum(w.values())
     return {i: w[i] / z for i in SPECIES}
-
-
-def find_vitrify(given):
-    cands = []
-    if given:
-        cands.append(given)
-    if os.environ.get("VITRIFY"):
-        cands.append(os.environ["VITRIFY"])
-    here = os.path.dirname(os.path.abspath(__file__))
-    cands.append(os.path.join(here, "..", "build", "vitrify"))
-    found = shutil.which("vitrify")
-    if found:
-        cands.append(found)
-    for c in cands:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return os.path.abspath(c)
-    sys.exit("calibrate_hump2d: no vitrify binary found (use --vitrify PATH or set VITRIFY)")
 
 
 def parse_list(text):
@@ -157,24 +141,6 @@ def run_density(args, vitrify, rho):
 def fmt_rho(rho):
     return ("%.4f" % rho).rstrip("0").rstrip(".")
 
-
-def relaxed_analysis(vitrify, run_dir):
-    """Run `vitrify analyze --accept too_few_blocks` on RUN/measurements.json into
-    RUN/analysis_relaxed/: the state points whose only equilibration flags are "too few blocks
-    for the error" (fewer than 8 blocks for the error: the error bars are unreliable, no drift
-    was detected) are used by the fits. Every other flag (production < 100 tau_alpha, halves
-    disagree) still excludes the point. analysis.json lists the accepted points with their flags
-    (accepted_flagged_state_points, docs/ANALYSIS.md). Returns the path of its analysis.json or
-    None."""
-    src = os.path.join(run_dir, "measurements.json")
-    out = os.path.join(run_dir, "analysis_relaxed")
-    os.makedirs(out, exist_ok=True)
-    rc = subprocess.call([vitrify, "analyze", src, "-o", out, "--accept", "too_few_blocks"])
-    res = os.path.join(out, "analysis.json")
-    return res if rc == 0 and os.path.exists(res) else None
-
-
-# ---------------------------------------------------------------- snapshots and psi6
 
 def read_xyz(path):
     with open(path) as f:
@@ -552,7 +518,7 @@ def main():
     if args.equilibration is None:
         args.equilibration = args.steps // 2
     args.out = os.path.abspath(args.out)
-    vitrify = None if (args.analyze_only and not args.relaxed_analysis) else find_vitrify(args.vitrify)
+    vitrify = None if (args.analyze_only and not args.relaxed_analysis) else find_vitrify(args.vitrify, "calibrate_hump2d")
     all_rows, verdicts, walls = [], {}, {}
     for rho in args.densities:
         if args.analyze_only:

@@ -45,7 +45,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -57,22 +56,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from vitrify_runs import find_vitrify, relaxed_analysis  # noqa: E402
+
 PAPER_SMALL = set(range(3, 11))
 PAPER_LARGE = set(range(6, 15))
 DEFAULT_TEMPERATURES = {
     10.0: [2.0, 1.0, 0.7, 0.55, 0.45, 0.4],
     3.0: [0.8, 0.45, 0.3, 0.24, 0.2, 0.18],
 }
-
-
-def find_vitrify(given):
-    cands = [given, os.environ.get("VITRIFY"),
-             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "vitrify"),
-             shutil.which("vitrify")]
-    for c in cands:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return os.path.abspath(c)
-    sys.exit("study_binary3d_pressure: no vitrify binary found (use --vitrify PATH or set VITRIFY)")
 
 
 def fmt_p(p):
@@ -153,22 +144,6 @@ def run_pressure(args, vitrify, p, temps):
         f.write("%.1f\n" % wall)
     print("p = %s: done in %.0f s" % (fmt_p(p), wall), flush=True)
     return d
-
-
-def relaxed_analysis(vitrify, run_dir):
-    """Run `vitrify analyze --accept too_few_blocks` on RUN/measurements.json into
-    RUN/analysis_relaxed/: the state points whose only equilibration flags are "too few blocks
-    for the error" (fewer than 8 blocks for the error: the error bars are unreliable, no drift
-    was detected) are used by the fits. Every other flag (production < 100 tau_alpha, halves
-    disagree) still excludes the point. analysis.json lists the accepted points with their flags
-    (accepted_flagged_state_points, docs/ANALYSIS.md). Returns the path of its analysis.json or
-    None."""
-    src = os.path.join(run_dir, "measurements.json")
-    out = os.path.join(run_dir, "analysis_relaxed")
-    os.makedirs(out, exist_ok=True)
-    rc = subprocess.call([vitrify, "analyze", src, "-o", out, "--accept", "too_few_blocks"])
-    res = os.path.join(out, "analysis.json")
-    return res if rc == 0 and os.path.exists(res) else None
 
 
 def analyse_pressure(d):
@@ -449,7 +424,7 @@ def main():
         args.equilibration = args.steps // 2
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
-    vitrify = None if (args.analyze_only and not args.relaxed_analysis) else find_vitrify(args.vitrify)
+    vitrify = None if (args.analyze_only and not args.relaxed_analysis) else find_vitrify(args.vitrify, "study_binary3d_pressure")
     rows, pops, verdicts = [], [], {}
     for p in pressures:
         d = os.path.join(args.out, "p_%s" % fmt_p(p)) if args.analyze_only else run_pressure(args, vitrify, p, args.temps[p])
