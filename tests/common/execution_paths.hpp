@@ -77,6 +77,17 @@ struct HostDevicePathExec : CpuExec {
   static std::string device_name() { return "host, device code path"; }
 };
 
+// The device code path with its downloads counted (bytes_down): what a CUDA engine would copy
+// to the host (the CUDA policy copies the same buffers).
+struct CountingDownloadsExec : HostDevicePathExec {
+  static inline std::size_t bytes_down = 0;
+  template <class T>
+  static void download(std::vector<T>& dst, const Buffer<T>& src) {
+    bytes_down += src.size() * sizeof(T);
+    dst = src;
+  }
+};
+
 // An engine of ReplicaEngine<Exec, Model> named as the model.
 template <class Exec, class Model>
 std::unique_ptr<Engine> make_replica_engine(const EngineSettings& es) {

@@ -27,15 +27,7 @@ using namespace vitrify;
 
 namespace {
 
-// Downloads counted (the device code path on the CPU; the CUDA policy copies the same buffers).
-struct CountingExec : test_paths::HostDevicePathExec {
-  static inline std::size_t bytes_down = 0;
-  template <class T>
-  static void download(std::vector<T>& dst, const Buffer<T>& src) {
-    bytes_down += src.size() * sizeof(T);
-    dst = src;
-  }
-};
+using CountingExec = test_paths::CountingDownloadsExec;
 
 // The host path's ISF of batch replica r from the engine's positions (the oracle).
 void add_host_frame(Engine& e, const ModelInfo& m, int r, analysis::SelfIsfAccumulator& acc) {

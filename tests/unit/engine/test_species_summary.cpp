@@ -53,15 +53,7 @@ void expect_same_summary(const SpeciesSummary& got, const SpeciesSummary& want, 
   }
 }
 
-// Downloads counted (the device code path on the CPU; the CUDA policy copies the same buffers).
-struct CountingExec : test_paths::HostDevicePathExec {
-  static inline std::size_t bytes_down = 0;
-  template <class T>
-  static void download(std::vector<T>& dst, const Buffer<T>& src) {
-    bytes_down += src.size() * sizeof(T);
-    dst = src;
-  }
-};
+using CountingExec = test_paths::CountingDownloadsExec;
 
 }  // namespace
 
