@@ -8,10 +8,17 @@
 // string; an out-of-memory error also names the request and the device's free/total memory.
 // Kernel launches are asynchronous: a fault inside a kernel is reported by the next call that
 // synchronises (a download), and the message says so.
+//
+// Everything runs in order on one stream that the policy owns (cuda_detail::stream(),
+// non-blocking: no implicit synchronisation with the legacy default stream), which is what a
+// CUDA graph capture needs. Copies between host vectors and the device go through page-locked
+// staging memory (at most kStagingBytes, larger copies in pieces): a download waits for the
+// stream, an upload for its own copy; device-to-device copies, fills and launches do not wait.
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,8 +60,20 @@ inline void check(cudaError_t err, const char* call) {
   throw SimulationError(msg);
 }
 
+// The stream every operation of the policy runs on: created on first use on the current
+// device, non-blocking, kept for the process.
+inline cudaStream_t stream() {
+  static const cudaStream_t owned = [] {
+    cudaStream_t created = nullptr;
+    check(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    return created;
+  }();
+  return owned;
+}
+
 // cudaMalloc with an out-of-memory message that names the request.
 inline void* allocate_bytes(std::size_t bytes) {
+  stream();  // created here (where an error may throw), not first in a destructor
   void* p = nullptr;
   const cudaError_t err = cudaMalloc(&p, bytes);
   if (err == cudaErrorMemoryAllocation) {
@@ -74,6 +93,42 @@ inline void require_free_memory(std::size_t bytes, const std::string& what) {
     throw InputError(what + " needs about " + mebibytes(bytes) + " of device memory, but the " +
                      "device has " + mebibytes(free_bytes) + " free (of " + mebibytes(total_bytes) +
                      "); use fewer replicas or particles per run");
+}
+
+// Page-locked staging memory for copies between host vectors and the device, allocated at its
+// full size on first use and kept for the process.
+constexpr std::size_t kStagingBytes = std::size_t(32) << 20;
+inline char* staging() {
+  static char* const buffer = [] {
+    void* p = nullptr;
+    check(cudaMallocHost(&p, kStagingBytes), "cudaMallocHost (staging)");
+    return static_cast<char*>(p);
+  }();
+  return buffer;
+}
+
+// Host memory to device memory through the staging buffer; returns when the copy is done.
+inline void copy_to_device(void* dst, const void* src, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes; done += kStagingBytes) {
+    const std::size_t piece = bytes - done < kStagingBytes ? bytes - done : kStagingBytes;
+    std::memcpy(staging(), static_cast<const char*>(src) + done, piece);
+    check(cudaMemcpyAsync(static_cast<char*>(dst) + done, staging(), piece, cudaMemcpyHostToDevice,
+                          stream()),
+          "cudaMemcpyAsync (host to device)");
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize (after a copy to the device)");
+  }
+}
+
+// Device memory to host memory through the staging buffer, after everything queued before.
+inline void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes; done += kStagingBytes) {
+    const std::size_t piece = bytes - done < kStagingBytes ? bytes - done : kStagingBytes;
+    check(cudaMemcpyAsync(staging(), static_cast<const char*>(src) + done, piece,
+                          cudaMemcpyDeviceToHost, stream()),
+          "cudaMemcpyAsync (device to host)");
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize (copy to the host)");
+    std::memcpy(static_cast<char*>(dst) + done, staging(), piece);
+  }
 }
 
 // Sets every element of a device array to one value.
@@ -119,6 +174,8 @@ class DeviceBuffer {
 
  private:
   void release() {
+    // Kernels queued on the policy's stream may still use the memory: wait for them first.
+    if (data_) cudaStreamSynchronize(cuda_detail::stream());
     if (data_) cudaFree(data_);  // errors ignored: destructors must not throw
     data_ = nullptr;
     size_ = 0;
@@ -143,7 +200,7 @@ struct CudaExec {
   // Runs body(i) for i in [0, n) on the device (asynchronous); launch errors throw.
   template <class F>
   void launch(long n, const F& body) const {
-    const cudaError_t err = kernels::launch_cuda(n, body);
+    const cudaError_t err = kernels::launch_cuda(n, body, cuda_detail::stream());
     if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
   }
 
@@ -153,7 +210,8 @@ struct CudaExec {
   static int team_size() { return 256; }
   template <class K>
   void launch_teams(int teams, const K& kernel) const {
-    const cudaError_t err = kernels::launch_teams_cuda(teams, team_size(), kernel);
+    const cudaError_t err =
+        kernels::launch_teams_cuda(teams, team_size(), kernel, cuda_detail::stream());
     if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
   }
 
@@ -161,50 +219,51 @@ struct CudaExec {
   template <class T>
   static void allocate(Buffer<T>& buf, std::size_t n) {
     buf.resize_uninitialized(n);
-    if (n > 0) cuda_detail::check(cudaMemset(buf.data(), 0, n * sizeof(T)), "cudaMemset");
+    if (n > 0)
+      cuda_detail::check(cudaMemsetAsync(buf.data(), 0, n * sizeof(T), cuda_detail::stream()),
+                         "cudaMemsetAsync");
   }
   template <class T>
   static void upload(Buffer<T>& dst, const std::vector<T>& src) {
     dst.resize_uninitialized(src.size());
-    if (!src.empty())
-      cuda_detail::check(
-          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyHostToDevice),
-          "cudaMemcpy (host to device)");
+    if (!src.empty()) cuda_detail::copy_to_device(dst.data(), src.data(), src.size() * sizeof(T));
   }
-  // Synchronous: waits for every kernel launched before.
+  // Waits for every operation queued before on the stream.
   template <class T>
   static void download(std::vector<T>& dst, const Buffer<T>& src) {
     dst.resize(src.size());
-    if (src.size() > 0)
-      cuda_detail::check(
-          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyDeviceToHost),
-          "cudaMemcpy (device to host)");
+    if (src.size() > 0) cuda_detail::copy_to_host(dst.data(), src.data(), src.size() * sizeof(T));
   }
   // Device-to-device copy; dst takes the size of src.
   template <class T>
   static void copy(Buffer<T>& dst, const Buffer<T>& src) {
     dst.resize_uninitialized(src.size());
     if (src.size() > 0)
-      cuda_detail::check(
-          cudaMemcpy(dst.data(), src.data(), src.size() * sizeof(T), cudaMemcpyDeviceToDevice),
-          "cudaMemcpy (device to device)");
+      cuda_detail::check(cudaMemcpyAsync(dst.data(), src.data(), src.size() * sizeof(T),
+                                         cudaMemcpyDeviceToDevice, cuda_detail::stream()),
+                         "cudaMemcpyAsync (device to device)");
   }
   template <class T>
   static void fill(Buffer<T>& buf, T value) {
     if (buf.size() == 0) return;
     if (value == T(0)) {
-      cuda_detail::check(cudaMemset(buf.data(), 0, buf.size() * sizeof(T)), "cudaMemset");
+      cuda_detail::check(
+          cudaMemsetAsync(buf.data(), 0, buf.size() * sizeof(T), cuda_detail::stream()),
+          "cudaMemsetAsync");
       return;
     }
     cuda_detail::check(kernels::launch_cuda(static_cast<long>(buf.size()),
-                                            cuda_detail::FillBody<T>{buf.data(), value}),
+                                            cuda_detail::FillBody<T>{buf.data(), value},
+                                            cuda_detail::stream()),
                        "fill kernel launch");
   }
   template <class T>
   static T* ptr(Buffer<T>& buf) {
     return buf.data();
   }
-  void synchronize() const { cuda_detail::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+  void synchronize() const {
+    cuda_detail::check(cudaStreamSynchronize(cuda_detail::stream()), "cudaStreamSynchronize");
+  }
 
   // Refuses (InputError) an allocation of `bytes` more than the device has free.
   static void require_free_memory(std::size_t bytes, const std::string& what) {
