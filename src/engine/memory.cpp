@@ -103,6 +103,7 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
   const Bytes particles = replicas * static_cast<Bytes>(c.n_particles);
   const double rho0 = c.ensemble == "npt" ? c.initial_density : c.density;
   const double box = std::pow(c.n_particles / rho0, 1.0 / m.dimension);
+  const int device_share = (c.n_replicas() + e.processes - 1) / e.processes;  // per process
 
   // The engine's arrays, sized as set_state() sizes them for the initial boxes (no engine
   // memory is allocated here).
@@ -112,8 +113,7 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
         {"engine arrays", engine->batch_bytes(c.n_replicas(), c.n_particles, box)});
   } else if (cuda_device_available()) {
     const std::unique_ptr<Engine> engine = make_engine("cuda", c.model, engine_settings(c));
-    const int share = (c.n_replicas() + e.processes - 1) / e.processes;
-    e.device_bytes = engine->batch_bytes(share, c.n_particles, box);
+    e.device_bytes = engine->batch_bytes(device_share, c.n_particles, box);
     e.device_estimated = true;
   }
   // Host copies of the batch: the initial configurations or the sampler's copy of the state,
@@ -124,17 +124,15 @@ MemoryEstimate estimate_memory(const RunConfig& c, const std::string& backend, i
   // its scratch frame) and the block accumulators (1024 blocks per observable and bin).
   // No ISF with exchanges in production (docs/OUTPUTS.md).
   const long frames = c.max_production_steps() / c.sample_interval;
-  const double isf_doubles =
-      c.exchanges_in("production")
-          ? 0.0
-          : (double(isf_levels(frames)) * c.isf_points_per_level + 1) * m.dimension *
-                isf_particles(c, m);
+  const double isf_doubles = c.exchanges_in("production")
+                                 ? 0.0
+                                 : (double(isf_levels(frames)) * c.isf_points_per_level + 1) *
+                                       m.dimension * isf_particles(c, m);
   const Bytes isf = static_cast<Bytes>(isf_doubles * sizeof(double)) * replicas;
   // On a device the frames live in device memory (Engine::isf_frame; the host holds them only
   // while a checkpoint is written, counted below), the store growing by copy: twice its size.
   if (e.device_estimated) {
-    const int share = (c.n_replicas() + e.processes - 1) / e.processes;
-    e.device_bytes += 2 * static_cast<Bytes>(isf_doubles * sizeof(double)) * share;
+    e.device_bytes += 2 * static_cast<Bytes>(isf_doubles * sizeof(double)) * device_share;
   }
   const Bytes blocks =
       replicas * static_cast<Bytes>(6 + m.n_types * kMaxSpeciesNeighbors) * 1024 * sizeof(double);

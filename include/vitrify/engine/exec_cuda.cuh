@@ -252,10 +252,10 @@ struct CudaExec {
           "cudaMemsetAsync");
       return;
     }
-    cuda_detail::check(kernels::launch_cuda(static_cast<long>(buf.size()),
-                                            cuda_detail::FillBody<T>{buf.data(), value},
-                                            cuda_detail::stream()),
-                       "fill kernel launch");
+    cuda_detail::check(
+        kernels::launch_cuda(static_cast<long>(buf.size()),
+                             cuda_detail::FillBody<T>{buf.data(), value}, cuda_detail::stream()),
+        "fill kernel launch");
   }
   template <class T>
   static T* ptr(Buffer<T>& buf) {

@@ -61,10 +61,8 @@ void expect_same_isf(const analysis::SelfIsfAccumulator& got,
 template <class Model>
 void check_frames_in_engine() {
   const ModelInfo m = Model::info();
-  BatchState s;
-  s.resize(2, test_ref::round_up_particles(m, 500), m.dimension);
-  for (int r = 0; r < 2; ++r)
-    make_lattice_replica(s, r, m, m.default_density, 1.0, replica_seed(5, r));
+  const BatchState s = test_paths::lattice_batch<Model>(
+      {m.default_density, m.default_density}, test_ref::round_up_particles(m, 500), 1.0, 5);
   const RunConfig c = parse_config({{"model", m.name},
                                     {"n_particles", s.n},
                                     {"temperatures", {1.0, 1.2}},
