@@ -12,6 +12,10 @@
 //   Kick -> ReplicaPartialSums (fixed 256-particle chunks, double) -> FinishStep (thread 0:
 //   T, p, thermostat, barostat) -> ScaleVelocities (NVT, NPT).
 //
+// The per-particle device step (ReplicaEngine::device_step) runs one step as three launches:
+// this kernel for the phases ScaleBoxes..FinishRebuild, ForcesKick over every particle of the
+// batch, and this kernel again for PartialSums..ScaleVelocities (phase_begin, phase_end).
+//
 // The neighbour-build phases return at once when the replica's list is still valid. Cells are
 // filled through integer atomics and then sorted by particle index (SortCells), so the lists,
 // hence every sum, are the same for any thread order and any team size: the block kernel
@@ -26,6 +30,20 @@
 #include "kernels/team.hpp"
 
 namespace vitrify::kernels {
+
+// ComputeForces and the second half-kick of the same particle in one launch (the forces of
+// the per-particle device step, ReplicaEngine::device_step): the kick reads only the
+// particle's own new force, so the result is bitwise that of the two launches.
+template <class Model>
+struct ForcesKick {
+  BatchView b;
+  Model model;
+  real dt;
+  VT_HD void operator()(int gid) const {
+    ComputeForces<Model>{b, model}(gid);
+    Kick{b, dt}(gid);
+  }
+};
 
 // The phases of one step, in program order.
 enum BlockPhase : int {
@@ -75,12 +93,18 @@ struct BlockStep {
   long first, last;   // the steps [first, last) of a run of `total` steps
   long total;
   double ramp_begin, ramp_end;
+  // Only the phases [phase_begin, phase_end) of every step (the device step runs a step as
+  // two such launches around ForcesKick). step_base (device memory, may be null): added to
+  // the step number of the ramp, so that one captured launch serves every block of a run.
+  int phase_begin = 0;
+  int phase_end = kBlockPhaseCount;
+  const long* step_base = nullptr;
 
   // The scratch array: one real per thread (the displacement tree).
   VT_HD static size_t scratch_bytes(int size) { return static_cast<size_t>(size) * sizeof(real); }
 
   VT_HD Control start(const TeamContext& t) const {
-    Control c{first, 0, 0};
+    Control c{first, phase_begin, 0};
     next_active(c, t.size);
     return c;
   }
@@ -130,8 +154,8 @@ struct BlockStep {
   // Moves c to the next active phase (wrapping to the next step); false after the last step.
   VT_HD bool next_active(Control& c, int size) const {
     for (;;) {
-      if (c.phase == kBlockPhaseCount) {
-        c.phase = 0;
+      if (c.phase >= phase_end) {
+        c.phase = phase_begin;
         if (++c.step >= last) return false;
       }
       if (c.phase == kBlockDisplacementTree && size == 1) {
@@ -211,7 +235,8 @@ struct BlockStep {
       case kBlockFinishStep:
         if (rank == 0) {
           FinishStep f = finish;
-          f.ramp = real(ramp_fraction(c.step, total, ramp_begin, ramp_end));
+          const long s = c.step + (step_base ? *step_base : 0);
+          f.ramp = real(ramp_fraction(s, total, ramp_begin, ramp_end));
           f(r);
         }
         break;

@@ -45,6 +45,7 @@
 #include "vitrify/core/error.hpp"
 #include "vitrify/engine/engine.hpp"
 #include "vitrify/engine/exec_cpu.hpp"
+#include "vitrify/engine/exec_team_cpu.hpp"
 #include "vitrify/engine/initial.hpp"
 #include "vitrify/engine/replica_engine.hpp"
 #include "vitrify/models/all.hpp"
@@ -52,21 +53,18 @@
 
 namespace vitrify::test_paths {
 
-// CpuExec with the device path switched on: the engine may not read flags through pointers
+// The CPU with the device path switched on: the engine may not read flags through pointers
 // (lazy overflow checks once per block, block-start copy and rerun), lists are stored
-// entry-major as on the GPU, the GPU's full lists are used, and memory requests are recorded
-// (require_free_memory refuses requests above free_bytes). Runs on every machine; the CUDA
-// policy differs only in where buffers live.
-struct HostDevicePathExec : CpuExec {
+// entry-major as on the GPU, the GPU's full lists are used, team kernels and graphs are
+// emulated (CpuTeamExec), and memory requests are recorded (require_free_memory refuses
+// requests above free_bytes). Runs on every machine; the CUDA policy differs only in where
+// buffers live and code runs.
+struct HostDevicePathExec : CpuTeamExec {
   static constexpr bool host_memory = false;
   static constexpr const char* name = "cpu-device-path";
   static constexpr bool neighbors_particle_major = false;
   static constexpr bool half_lists = false;
 
-  template <class T>
-  static void copy(Buffer<T>& dst, const Buffer<T>& src) {
-    dst = src;
-  }
   static inline std::size_t last_request = 0;
   static inline std::size_t free_bytes = std::numeric_limits<std::size_t>::max();
   static void require_free_memory(std::size_t bytes, const std::string& what) {

@@ -33,6 +33,9 @@ struct EngineSettings {
   // "seed"; with each replica's id (set_replica_ids) and step it fixes every draw.
   std::uint64_t seed = 1;
   KernelKind kernel = KernelKind::kPerParticle;
+  // Device path, per-particle kernel: replay a captured block of steps (a CUDA graph; an
+  // emulated one on the CPU) instead of launching every kernel. Results are bitwise the same.
+  bool graphs = true;
 };
 
 // Quasi-species summary of a batch's current configuration, per replica and (type, n) bin,

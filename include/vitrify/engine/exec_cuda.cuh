@@ -14,6 +14,11 @@
 // CUDA graph capture needs. Copies between host vectors and the device go through page-locked
 // staging memory (at most kStagingBytes, larger copies in pieces): a download waits for the
 // stream, an upload for its own copy; device-to-device copies, fills and launches do not wait.
+//
+// Graphs: capture(graph, record) records the launches that record() issues on the stream
+// (cudaStreamBeginCapture, thread-local mode) and instantiates them; replay(graph) launches
+// the instantiated graph on the stream. A captured launch keeps the parameters (pointers) of
+// its capture: the engine recaptures after anything they depend on changes.
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -185,6 +190,45 @@ class DeviceBuffer {
   std::size_t size_ = 0;
 };
 
+// A captured, instantiated CUDA graph; move-only, destroyed after the stream has drained.
+class CudaGraph {
+ public:
+  CudaGraph() = default;
+  ~CudaGraph() { reset(); }
+  CudaGraph(const CudaGraph&) = delete;
+  CudaGraph& operator=(const CudaGraph&) = delete;
+  CudaGraph(CudaGraph&& o) noexcept
+      : graph_(std::exchange(o.graph_, nullptr)),
+        exec_(std::exchange(o.exec_, nullptr)),
+        nodes_(std::exchange(o.nodes_, 0)) {}
+  CudaGraph& operator=(CudaGraph&& o) noexcept {
+    if (this != &o) {
+      reset();
+      graph_ = std::exchange(o.graph_, nullptr);
+      exec_ = std::exchange(o.exec_, nullptr);
+      nodes_ = std::exchange(o.nodes_, 0);
+    }
+    return *this;
+  }
+
+  std::size_t nodes() const { return nodes_; }
+
+ private:
+  friend struct CudaExec;
+  void reset() {  // errors ignored: destructors must not throw
+    if (exec_ || graph_) cudaStreamSynchronize(cuda_detail::stream());
+    if (exec_) cudaGraphExecDestroy(exec_);
+    if (graph_) cudaGraphDestroy(graph_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+    nodes_ = 0;
+  }
+
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+  std::size_t nodes_ = 0;
+};
+
 struct CudaExec {
   static constexpr bool host_memory = false;
   static constexpr const char* name = "cuda";
@@ -213,6 +257,36 @@ struct CudaExec {
     const cudaError_t err =
         kernels::launch_teams_cuda(teams, team_size(), kernel, cuda_detail::stream());
     if (err != cudaSuccess) cuda_detail::check(err, __PRETTY_FUNCTION__);
+  }
+
+  using Graph = CudaGraph;
+
+  // Records the launches of record() into `graph` and instantiates it (see the header).
+  template <class F>
+  void capture(Graph& graph, const F& record) const {
+    graph.reset();
+    const cudaStream_t s = cuda_detail::stream();
+    cuda_detail::check(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal),
+                       "cudaStreamBeginCapture");
+    try {
+      record();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(s, &broken);  // ends the capture; errors ignored for the first one
+      if (broken) cudaGraphDestroy(broken);
+      cudaGetLastError();
+      throw;
+    }
+    cuda_detail::check(cudaStreamEndCapture(s, &graph.graph_), "cudaStreamEndCapture");
+    cuda_detail::check(cudaGraphGetNodes(graph.graph_, nullptr, &graph.nodes_),
+                       "cudaGraphGetNodes");
+    cuda_detail::check(cudaGraphInstantiate(&graph.exec_, graph.graph_, 0),
+                       "cudaGraphInstantiate");
+  }
+
+  // Launches a captured graph on the stream (asynchronous).
+  void replay(const Graph& graph) const {
+    cuda_detail::check(cudaGraphLaunch(graph.exec_, cuda_detail::stream()), "cudaGraphLaunch");
   }
 
   // n elements, all zero.

@@ -12,8 +12,14 @@
 // the rules of kernels/team.hpp gives bitwise the same result for every thread order; the
 // tests run the reverse and a strided order to catch a phase that reads what another thread
 // writes in the same phase (a missing barrier).
+//
+// Graphs, emulated: capture(graph, record) calls record() with every launch stored in `graph`
+// (the kernel object by value, as a CUDA stream capture stores its parameters) instead of
+// run; replay(graph) runs the stored launches in order. A captured launch therefore sees the
+// pointers and parameters of its capture, not those of its replay, exactly as on the device.
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,13 +46,54 @@ struct CpuTeamExec : CpuExec {
 
   static int team_size() { return threads_per_team; }
 
+  template <class F>
+  void launch(long n, const F& f) const {
+    if (recording_) {
+      recording_->nodes_.push_back([this, n, f] { CpuExec::launch(n, f); });
+      return;
+    }
+    CpuExec::launch(n, f);
+  }
+
   template <class K>
   void launch_teams(int teams, const K& kernel) const {
+    if (recording_) {
+      recording_->nodes_.push_back([this, teams, kernel] { launch_teams(teams, kernel); });
+      return;
+    }
     const int size = team_size();
     if (!kernels::valid_team_size(size))
       throw SimulationError("team size " + std::to_string(size) + " is not a power of two");
 #pragma omp parallel for schedule(static, 1) if (teams >= 2)
     for (int t = 0; t < teams; ++t) run_team(t, size, kernel);
+  }
+
+  // A captured sequence of launches (see the header).
+  class Graph {
+   public:
+    std::size_t nodes() const { return nodes_.size(); }
+
+   private:
+    friend struct CpuTeamExec;
+    std::vector<std::function<void()>> nodes_;
+  };
+
+  template <class F>
+  void capture(Graph& graph, const F& record) const {
+    graph.nodes_.clear();
+    recording_ = &graph;
+    try {
+      record();
+    } catch (...) {
+      recording_ = nullptr;
+      graph.nodes_.clear();
+      throw;
+    }
+    recording_ = nullptr;
+  }
+
+  void replay(const Graph& graph) const {
+    for (const auto& node : graph.nodes_) node();
   }
 
   template <class T>
@@ -69,6 +116,8 @@ struct CpuTeamExec : CpuExec {
         return k;
     }
   }
+
+  mutable Graph* recording_ = nullptr;  // capture(): where launches go instead
 
   template <class K>
   static void run_team(int team, int size, const K& kernel) {

@@ -59,6 +59,21 @@ template <class Exec>
 struct IsTeamPolicy<Exec, std::void_t<decltype(Exec::team_kernels)>>
     : std::bool_constant<Exec::team_kernels> {};
 
+// Whether a policy captures and replays graphs of launches (Exec::Graph, capture, replay).
+template <class Exec, class = void>
+struct IsGraphPolicy : std::false_type {};
+template <class Exec>
+struct IsGraphPolicy<Exec, std::void_t<typename Exec::Graph>> : std::true_type {};
+
+// The captured graphs of a policy (an empty type where it has none).
+template <class Exec, class GraphKey, class = void>
+struct GraphCache {
+  bool empty() const { return true; }
+};
+template <class Exec, class GraphKey>
+struct GraphCache<Exec, GraphKey, std::void_t<typename Exec::Graph>>
+    : std::vector<std::pair<GraphKey, typename Exec::Graph>> {};
+
 template <class Exec, class Model>
 class ReplicaEngine final : public Engine {
   template <class T>
@@ -117,6 +132,7 @@ class ReplicaEngine final : public Engine {
       for (int r = 0; r < R_; ++r) ids[r] = r;
       Exec::upload(replica_id_, ids);
     }
+    Exec::allocate(step_base_, 1);
     Exec::fill(rebuild_, 1);
     update_neighbors(true);
     compute_forces();
@@ -441,9 +457,9 @@ class ReplicaEngine final : public Engine {
     return kernels::ramp_fraction(s, steps, ramp_begin, ramp_end);
   }
 
-  // One velocity-Verlet step of every replica. lazy_overflow (device memory only): the
-  // neighbour-list overflow flags stay on the device (see run_device).
-  void step(double ramp, bool lazy_overflow = false) {
+  // One velocity-Verlet step of every replica (host memory; the device path runs
+  // device_step).
+  void step(double ramp) {
     const kernels::BatchView b = view();
     const real dt = real(settings_.dt);
     const long nt = static_cast<long>(R_) * N_;
@@ -451,7 +467,7 @@ class ReplicaEngine final : public Engine {
     if (npt) exec_.launch(R_, kernels::ScaleBoxes{b, Exec::ptr(obs_)});
     const int scale_v = npt && settings_.barostat == BarostatKind::kCRescale;
     exec_.launch(nt, kernels::KickDrift{b, dt, Exec::ptr(obs_), npt, scale_v});
-    update_neighbors(false, lazy_overflow);
+    update_neighbors(false);
     compute_forces();
     exec_.launch(nt, kernels::Kick{b, dt});
     reduce_and_finish(ramp, /*apply=*/true);
@@ -504,21 +520,103 @@ class ReplicaEngine final : public Engine {
   }
 
   // Steps [begin, end) of a run of `steps` steps on the device path, lazy overflow checks:
-  // the per-particle kernels step by step, or one launch of the block kernel.
+  // one launch of the block kernel, or the per-particle device step (device_step) for every
+  // step, replayed from a captured graph where the policy has graphs.
   void run_steps(long begin, long end, long steps, double ramp_begin, double ramp_end) {
-    if constexpr (block_kernel_supported()) {
-      if (block_kernel_) {
-        exec_.launch_teams(R_, block_step(begin, end, steps, ramp_begin, ramp_end));
+    static_assert(block_kernel_supported(), "the device path runs on team policies");
+    if (block_kernel_) {
+      exec_.launch_teams(R_, block_step(begin, end, steps, ramp_begin, ramp_end));
+      return;
+    }
+    Exec::fill(step_base_, begin);
+    const long count = end - begin;
+    if constexpr (IsGraphPolicy<Exec>::value) {
+      if (settings_.graphs) {
+        exec_.replay(step_graph(count, steps, ramp_begin, ramp_end));
         return;
       }
     }
-    for (long s = begin; s < end; ++s)
-      step(ramp_at(s, steps, ramp_begin, ramp_end), /*lazy_overflow=*/true);
+    for (long s = 0; s < count; ++s) device_step(s, steps, ramp_begin, ramp_end);
   }
 
   static constexpr bool block_kernel_supported() {
     return IsTeamPolicy<Exec>::value && !Exec::host_memory && !Exec::half_lists;
   }
+
+  // One step of the per-particle device path, the step step_base_ + s of a run of `steps`
+  // steps: three launches whatever the ensemble. The block kernel's per-replica phases from
+  // ScaleBoxes to FinishRebuild (one team per replica; the list build returns at once where
+  // the list is valid), the forces and second kick over every particle of the batch, and the
+  // block kernel's phases from PartialSums to ScaleVelocities. The same kernel bodies as the
+  // CPU's full-list step() in the same order, so the trajectory is bitwise the same.
+  void device_step(long s, long steps, double ramp_begin, double ramp_end) {
+    kernels::BlockStep<Model> k = block_step(s, s + 1, steps, ramp_begin, ramp_end);
+    k.step_base = Exec::ptr(step_base_);
+    k.phase_begin = kernels::kBlockScaleBoxes;
+    k.phase_end = kernels::kBlockForces;
+    exec_.launch_teams(R_, k);
+    exec_.launch(static_cast<long>(R_) * N_,
+                 kernels::ForcesKick<Model>{view(), model_, real(settings_.dt)});
+    k.phase_begin = kernels::kBlockPartialSums;
+    k.phase_end = kernels::kBlockPhaseCount;
+    exec_.launch_teams(R_, k);
+  }
+
+  // What a captured block of device steps depends on besides the step base: its length, the
+  // run's ramp, the batch's shape and capacities, and the address of every array (a batch
+  // change or a grown capacity moves them).
+  struct GraphKey {
+    long count = 0, steps = 0;
+    double ramp_begin = 0, ramp_end = 0;
+    std::vector<long> shape;
+    std::vector<const void*> arrays;
+    bool operator==(const GraphKey& o) const {
+      return count == o.count && steps == o.steps && ramp_begin == o.ramp_begin &&
+             ramp_end == o.ramp_end && shape == o.shape && arrays == o.arrays;
+    }
+  };
+
+  GraphKey graph_key(long count, long steps, double ramp_begin, double ramp_end) {
+    GraphKey key{count, steps, ramp_begin, ramp_end, {}, {}};
+    key.shape = {R_, N_, chunks_, max_cells_, cell_capacity_, cell_dims_cap_, max_neighbors_};
+    for_each_array([&](const auto&, auto& buf) { key.arrays.push_back(Exec::ptr(buf)); });
+    key.arrays.push_back(Exec::ptr(step_base_));
+    return key;
+  }
+
+  // The captured graph of `count` device steps for this run, captured now if none matches
+  // (the last kGraphsKept are kept: a run's full blocks, its last block, the next run's).
+  template <class E = Exec>
+  const typename E::Graph& step_graph(long count, long steps, double ramp_begin,
+                                      double ramp_end) {
+    GraphKey key = graph_key(count, steps, ramp_begin, ramp_end);
+    for (auto& g : graphs_)
+      if (g.first == key) return g.second;
+    if (graphs_.size() >= kGraphsKept) graphs_.erase(graphs_.begin());
+    graphs_.emplace_back(std::move(key), typename E::Graph{});
+    auto& graph = graphs_.back().second;
+    exec_.capture(graph, [&] {
+      for (long s = 0; s < count; ++s) device_step(s, steps, ramp_begin, ramp_end);
+    });
+    ++graph_captures_;
+    return graph;
+  }
+  static constexpr std::size_t kGraphsKept = 4;
+
+ public:
+  // The device step's captured graphs (per-particle kernel, graphs on): how many were captured
+  // so far, and the launches (nodes) per step of the last one; 0 without graphs.
+  long graph_captures() const { return graph_captures_; }
+  double graph_nodes_per_step() const {
+    if constexpr (IsGraphPolicy<Exec>::value) {
+      if (graphs_.empty()) return 0.0;
+      return double(graphs_.back().second.nodes()) / double(graphs_.back().first.count);
+    } else {
+      return 0.0;
+    }
+  }
+
+ private:
 
   // The block kernel for steps [begin, end) of a run of `steps` steps.
   kernels::BlockStep<Model> block_step(long begin, long end, long steps, double ramp_begin,
@@ -761,9 +859,8 @@ class ReplicaEngine final : public Engine {
   }
 
   // Checks displacements, rebuilds the lists of the replicas that need it, and grows the
-  // cell or neighbour capacity (then rebuilds again) when a build overflowed. `lazy` (device
-  // memory only): build once and leave the overflow flags for run_device() to read.
-  void update_neighbors(bool force_all, bool lazy = false) {
+  // cell or neighbour capacity (then rebuilds again) when a build overflowed.
+  void update_neighbors(bool force_all) {
     const long nt = static_cast<long>(R_) * N_;
     kernels::BatchView b = view();
     const real rc_max = model_.max_cutoff();
@@ -792,7 +889,6 @@ class ReplicaEngine final : public Engine {
           for (int c = 0; c < Model::n_types; ++c) sorted.list_cut2[a][c] = build.list_cut2[a][c];
         exec_.launch(nt, sorted);
       }
-      if (lazy) break;
       std::vector<int> flags;
       Exec::download(flags, overflow_);
       int all = 0;
@@ -894,6 +990,11 @@ class ReplicaEngine final : public Engine {
   Model model_;
   Exec exec_;
   bool block_kernel_ = false;  // run_steps: the block kernel (settings' kernel == kBlock)
+  // Device path: the first step of the current block (the device step's ramp), and the
+  // captured graphs of device steps (step_graph).
+  Buf<long> step_base_;
+  GraphCache<Exec, GraphKey> graphs_;
+  long graph_captures_ = 0;
   int R_ = 0, N_ = 0, chunks_ = 1;
   int max_cells_ = 1, cell_capacity_ = 8, cell_dims_cap_ = 1, max_neighbors_ = 16;
   Buf<real> x_, y_, z_, vx_, vy_, vz_, fx_, fy_, fz_, u_i_, w_i_, box_;
