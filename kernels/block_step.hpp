@@ -12,6 +12,13 @@
 //   Kick -> ReplicaPartialSums (fixed 256-particle chunks, double) -> FinishStep (thread 0:
 //   T, p, thermostat, barostat) -> ScaleVelocities (NVT, NPT).
 //
+// Positions and types (shared_positions): where they fit in the team's shared memory beside
+// the tree (the engine decides from Exec::max_team_scratch: N = 4096 in 3D in single
+// precision takes 64 KiB), LoadPositions copies the replica's x, y, z and types into the
+// scratch array before the first step, every phase reads and writes them there (the list
+// build's and the forces' gathers of neighbour positions become shared-memory reads), and
+// StorePositions writes the positions back after the last step.
+//
 // The per-particle device step (ReplicaEngine::device_step) runs one step as three launches:
 // this kernel for the phases ScaleBoxes..FinishRebuild, ForcesKick over every particle of the
 // batch, and this kernel again for PartialSums..ScaleVelocities (phase_begin, phase_end).
@@ -47,6 +54,7 @@ struct ForcesKick {
 
 // The phases of one step, in program order.
 enum BlockPhase : int {
+  kBlockLoadPositions,  // first step only, with shared_positions
   kBlockScaleBoxes,
   kBlockKickDrift,
   kBlockDisplacement,
@@ -64,6 +72,7 @@ enum BlockPhase : int {
   kBlockPartialSums,
   kBlockFinishStep,
   kBlockScaleVelocities,
+  kBlockStorePositions,  // last step only, with shared_positions
   kBlockPhaseCount
 };
 
@@ -99,9 +108,21 @@ struct BlockStep {
   int phase_begin = 0;
   int phase_end = kBlockPhaseCount;
   const long* step_base = nullptr;
+  // Positions and types of the team's replica in the scratch array (shared memory on the
+  // device) from the first step of the launch to its last: loaded before the first step,
+  // stored after the last (types are never written), and every phase in between reads and
+  // writes them there (shared_view). Only for a whole-step program (phase_begin 0).
+  int shared_positions = 0;
 
-  // The scratch array: one real per thread (the displacement tree).
-  VT_HD static size_t scratch_bytes(int size) { return static_cast<size_t>(size) * sizeof(real); }
+  // The scratch array: one real per thread (the displacement tree), then with
+  // shared_positions x, y (, z) and the types of the replica's n particles.
+  VT_HD size_t scratch_bytes(int size) const {
+    return static_cast<size_t>(size) * sizeof(real) +
+           (shared_positions ? shared_position_bytes(b.n, b.dim) : 0);
+  }
+  VT_HD static size_t shared_position_bytes(int n, int dim) {
+    return static_cast<size_t>(n) * (static_cast<size_t>(dim) * sizeof(real) + sizeof(int));
+  }
 
   VT_HD Control start(const TeamContext& t) const {
     Control c{first, phase_begin, 0};
@@ -121,15 +142,20 @@ struct BlockStep {
   VT_HD void phase(const Control& c, const TeamContext& t, int rank) const {
     const int r = t.team;
     real* scratch = static_cast<real*>(t.scratch);
+    const BatchView v = shared_view(t);  // where this launch keeps positions and types
     switch (c.phase) {
+      case kBlockLoadPositions:
+      case kBlockStorePositions:
+        move_positions(v, r, rank, t.size, c.phase == kBlockLoadPositions);
+        break;
       case kBlockScaleBoxes:
         if (rank == 0) ScaleBoxes{b, finish.obs}(r);
         break;
       case kBlockKickDrift:
-        each_particle(r, rank, t.size, KickDrift{b, dt, finish.obs, npt, scale_velocities});
+        each_particle(r, rank, t.size, KickDrift{v, dt, finish.obs, npt, scale_velocities});
         break;
       case kBlockDisplacement:
-        scratch[rank] = largest_displacement2(r, rank, t.size);
+        scratch[rank] = largest_displacement2(v, r, rank, t.size);
         break;
       case kBlockDisplacementTree:
         team_tree_max(scratch, c.stride, rank);
@@ -139,13 +165,16 @@ struct BlockStep {
           b.rebuild[r] = 1;
         break;
       default:
-        neighbor_phase(c.phase, r, rank, t.size);
-        step_end_phase(c, r, rank, t.size);
+        neighbor_phase(v, c.phase, r, rank, t.size);
+        step_end_phase(v, c, r, rank, t.size);
     }
   }
 
  private:
-  VT_HD bool active(int phase) const {
+  VT_HD bool active(const Control& c) const {
+    const int phase = c.phase;
+    if (phase == kBlockLoadPositions) return shared_positions && c.step == first;
+    if (phase == kBlockStorePositions) return shared_positions && c.step == last - 1;
     if (phase == kBlockScaleBoxes) return npt != 0;
     if (phase == kBlockScaleVelocities) return finish.thermostat.enabled != 0;
     return true;
@@ -162,7 +191,7 @@ struct BlockStep {
         ++c.phase;  // one thread: its value is the maximum
         continue;
       }
-      if (active(c.phase)) {
+      if (active(c)) {
         if (c.phase == kBlockDisplacementTree) c.stride = size / 2;
         return true;
       }
@@ -180,18 +209,51 @@ struct BlockStep {
     for (int cell = rank; cell < b.max_cells; cell += size) f(r * b.max_cells + cell);
   }
 
+  // The batch as this launch's phases see it: with shared_positions, x, y (, z) and type
+  // point into the scratch array, offset so that index r * n + i is particle i of the
+  // team's replica r (the only indices the team uses); otherwise the batch itself.
+  VT_HD BatchView shared_view(const TeamContext& t) const {
+    if (!shared_positions) return b;
+    BatchView v = b;
+    real* base = static_cast<real*>(t.scratch) + t.size;
+    const long offset = static_cast<long>(t.team) * b.n;
+    v.x = base - offset;
+    v.y = base + b.n - offset;
+    if (b.dim == 3) v.z = base + 2 * b.n - offset;
+    v.type = reinterpret_cast<int*>(base + static_cast<long>(b.dim) * b.n) - offset;
+    return v;
+  }
+
+  // Loads the replica's positions and types into the scratch array (load), or stores the
+  // positions back into the batch.
+  VT_HD void move_positions(const BatchView& v, int r, int rank, int size, bool load) const {
+    for (int i = rank; i < b.n; i += size) {
+      const int gid = r * b.n + i;
+      if (load) {
+        v.x[gid] = b.x[gid];
+        v.y[gid] = b.y[gid];
+        if (b.dim == 3) v.z[gid] = b.z[gid];
+        v.type[gid] = b.type[gid];
+      } else {
+        b.x[gid] = v.x[gid];
+        b.y[gid] = v.y[gid];
+        if (b.dim == 3) b.z[gid] = v.z[gid];
+      }
+    }
+  }
+
   // The largest squared displacement since the build among this thread's particles.
-  VT_HD real largest_displacement2(int r, int rank, int size) const {
+  VT_HD real largest_displacement2(const BatchView& v, int r, int rank, int size) const {
     real m = 0;
     for (int i = rank; i < b.n; i += size) {
-      const real d2 = build_displacement2(b, r * b.n + i);
+      const real d2 = build_displacement2(v, r * b.n + i);
       if (d2 > m) m = d2;
     }
     return m;
   }
 
   // The neighbour-build phases (each returns at once when the list is valid).
-  VT_HD void neighbor_phase(int phase, int r, int rank, int size) const {
+  VT_HD void neighbor_phase(const BatchView& v, int phase, int r, int rank, int size) const {
     switch (phase) {
       case kBlockSetupCells:
         if (rank == 0) SetupCells{b, list_radius, cell_dims_cap}(r);
@@ -200,16 +262,19 @@ struct BlockStep {
         each_cell(r, rank, size, ResetCells{b, false});
         break;
       case kBlockAssignCells:
-        each_particle(r, rank, size, AssignCells{b, false});
+        each_particle(r, rank, size, AssignCells{v, false});
         break;
       case kBlockSortCells:
         each_cell(r, rank, size, SortCells{b, false});
         break;
-      case kBlockBuildNeighbors:
-        each_particle(r, rank, size, build);
+      case kBlockBuildNeighbors: {
+        BuildNeighbors<Model::n_types> local = build;
+        local.b = v;
+        each_particle(r, rank, size, local);
         break;
+      }
       case kBlockSaveBuildState:
-        each_particle(r, rank, size, SaveBuildState{b});
+        each_particle(r, rank, size, SaveBuildState{v});
         break;
       case kBlockFinishRebuild:
         if (rank == 0) FinishRebuild{b, rebuild_count}(r);
@@ -220,10 +285,11 @@ struct BlockStep {
   }
 
   // Forces, the second kick, the replica's sums and the ensemble components.
-  VT_HD void step_end_phase(const Control& c, int r, int rank, int size) const {
+  VT_HD void step_end_phase(const BatchView& v, const Control& c, int r, int rank,
+                            int size) const {
     switch (c.phase) {
       case kBlockForces:
-        each_particle(r, rank, size, ComputeForces<Model>{b, model});
+        each_particle(r, rank, size, ComputeForces<Model>{v, model});
         break;
       case kBlockKick:
         each_particle(r, rank, size, Kick{b, dt});

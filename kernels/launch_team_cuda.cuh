@@ -28,7 +28,16 @@ inline cudaError_t launch_teams_cuda(int teams, int size, const K& kernel,
                                      cudaStream_t stream = 0) {
   if (teams <= 0) return cudaSuccess;
   if (!valid_team_size(size)) return cudaErrorInvalidValue;
-  const size_t scratch = K::scratch_bytes(size);
+  const size_t scratch = kernel.scratch_bytes(size);
+  // Above 48 KiB of dynamic shared memory a kernel must opt in (once per kernel type, to the
+  // largest size launched so far).
+  static size_t opted_in = 48 * 1024;
+  if (scratch > opted_in) {
+    const cudaError_t err = cudaFuncSetAttribute(
+        team_kernel<K>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(scratch));
+    if (err != cudaSuccess) return err;
+    opted_in = scratch;
+  }
   team_kernel<K><<<static_cast<unsigned>(teams), size, scratch, stream>>>(kernel);
   return cudaGetLastError();
 }

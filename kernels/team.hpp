@@ -9,7 +9,8 @@
 //                                                        one phase for one thread
 //   VT_HD bool advance(Control&, const TeamContext&) const;
 //                                                        the next phase; false when done
-//   VT_HD static std::size_t scratch_bytes(int team_size); team-shared scratch per team
+//   VT_HD std::size_t scratch_bytes(int team_size) const;  team-shared scratch per team
+//                                                        (may be static)
 // Rules that make a sequential emulation exact (include/vitrify/engine/exec_team_cpu.hpp):
 // - within a phase, a thread reads only what earlier phases wrote, or what it wrote itself;
 //   two threads never write the same location (atomics on integers excepted);
@@ -31,7 +32,7 @@ namespace vitrify::kernels {
 struct TeamContext {
   int team;       // the team's index (the replica)
   int size;       // threads per team (a power of two)
-  void* scratch;  // team-shared scratch, K::scratch_bytes(size) bytes, uninitialised
+  void* scratch;  // team-shared scratch, kernel.scratch_bytes(size) bytes, uninitialised
 };
 
 // Threads per team must be a power of two (the fixed reduction trees halve it).

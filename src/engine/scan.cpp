@@ -46,6 +46,7 @@ EngineSettings engine_settings(const RunConfig& c) {
   s.kernel = c.kernel == "block"  ? KernelKind::kBlock
              : c.kernel == "auto" ? KernelKind::kAuto
                                   : KernelKind::kPerParticle;
+  s.graphs = c.graphs;
   return s;
 }
 

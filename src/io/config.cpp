@@ -163,6 +163,7 @@ const std::vector<std::string>& known_keys() {
                                                 "output_dir",
                                                 "backend",
                                                 "kernel",
+                                                "graphs",
                                                 "threads",
                                                 "species",
                                                 "species_auto_threshold",
@@ -408,6 +409,7 @@ RunConfig parse_config(const json& j, const std::string& source) {
   in.one_of("backend", c.backend, {"auto", "cpu", "cuda"});
   c.kernel = in.string("kernel", "per-particle");
   in.one_of("kernel", c.kernel, {"per-particle", "block", "auto"});
+  c.graphs = in.boolean("graphs", true);
   const long threads = in.integer("threads", 0);
   in.at_least("threads", threads, 0);
   c.threads = static_cast<int>(threads);
@@ -528,6 +530,7 @@ json to_json(const RunConfig& c) {
   j["output_dir"] = c.output_dir;
   j["backend"] = c.backend;
   j["kernel"] = c.kernel;
+  j["graphs"] = c.graphs;
   j["threads"] = c.threads;
   j["species"] = c.species;
   j["species_auto_threshold"] = c.species_auto_threshold;

@@ -252,6 +252,18 @@ struct CudaExec {
   // (kernels/launch_team_cuda.cuh).
   static constexpr bool team_kernels = true;
   static int team_size() { return 256; }
+  // The most dynamic shared memory a block may opt in to on the current device.
+  static std::size_t max_team_scratch() {
+    static const std::size_t limit = [] {
+      int device = 0, bytes = 0;
+      cuda_detail::check(cudaGetDevice(&device), "cudaGetDevice");
+      cuda_detail::check(
+          cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+          "cudaDeviceGetAttribute (shared memory per block)");
+      return static_cast<std::size_t>(bytes);
+    }();
+    return limit;
+  }
   template <class K>
   void launch_teams(int teams, const K& kernel) const {
     const cudaError_t err =

@@ -46,6 +46,13 @@ struct CpuTeamExec : CpuExec {
 
   static int team_size() { return threads_per_team; }
 
+  // The most scratch bytes a team may have: Hopper's shared memory per block (opt-in), so that
+  // the emulation takes the same decisions as the device; a setting for tests.
+  static inline std::size_t team_scratch_limit = 227 * 1024;
+  static std::size_t max_team_scratch() { return team_scratch_limit; }
+  // The scratch bytes per team of the last team launch (for tests).
+  static inline std::size_t last_scratch_bytes = 0;
+
   template <class F>
   void launch(long n, const F& f) const {
     if (recording_) {
@@ -64,6 +71,11 @@ struct CpuTeamExec : CpuExec {
     const int size = team_size();
     if (!kernels::valid_team_size(size))
       throw SimulationError("team size " + std::to_string(size) + " is not a power of two");
+    last_scratch_bytes = kernel.scratch_bytes(size);
+    if (last_scratch_bytes > max_team_scratch())
+      throw SimulationError("a team kernel needs " + std::to_string(last_scratch_bytes) +
+                            " bytes of scratch, more than the " +
+                            std::to_string(max_team_scratch()) + " a team may have");
 #pragma omp parallel for schedule(static, 1) if (teams >= 2)
     for (int t = 0; t < teams; ++t) run_team(t, size, kernel);
   }
@@ -121,7 +133,7 @@ struct CpuTeamExec : CpuExec {
 
   template <class K>
   static void run_team(int team, int size, const K& kernel) {
-    const std::size_t bytes = K::scratch_bytes(size);
+    const std::size_t bytes = kernel.scratch_bytes(size);
     std::vector<double> scratch((bytes + sizeof(double) - 1) / sizeof(double) + 1);
     std::memset(scratch.data(), 0xff, scratch.size() * sizeof(double));
     const kernels::TeamContext ctx{team, size, scratch.data()};

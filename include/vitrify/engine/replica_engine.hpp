@@ -552,6 +552,7 @@ class ReplicaEngine final : public Engine {
   void device_step(long s, long steps, double ramp_begin, double ramp_end) {
     kernels::BlockStep<Model> k = block_step(s, s + 1, steps, ramp_begin, ramp_end);
     k.step_base = Exec::ptr(step_base_);
+    k.shared_positions = 0;
     k.phase_begin = kernels::kBlockScaleBoxes;
     k.phase_end = kernels::kBlockForces;
     exec_.launch_teams(R_, k);
@@ -641,6 +642,11 @@ class ReplicaEngine final : public Engine {
                                 steps,
                                 ramp_begin,
                                 ramp_end};
+    // Positions and types in shared memory where they fit beside the tree (the device step
+    // runs parts of steps and keeps them in the batch).
+    k.shared_positions = block_kernel_ && k.scratch_bytes(Exec::team_size()) +
+                                                  k.shared_position_bytes(N_, Model::dimension) <=
+                                              Exec::max_team_scratch();
     return k;
   }
 

@@ -42,6 +42,7 @@ struct RunConfig {
   std::string output_dir;               // default "runs/<model>"
   std::string backend = "auto";         // "auto" | "cpu" | "cuda"
   std::string kernel = "per-particle";  // "per-particle" | "block" | "auto"
+  bool graphs = true;                   // device path: replay captured blocks of steps
   int threads = 0;                      // OpenMP threads (0 = OpenMP's default)
   nlohmann::json species = "paper";     // "paper" | "auto" | array of names
   double species_auto_threshold = 0.005;

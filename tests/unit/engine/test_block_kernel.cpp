@@ -74,7 +74,9 @@ struct TeamSettingsGuard {
   int size = CpuTeamExec::threads_per_team;
   TeamThreadOrder order = CpuTeamExec::thread_order;
   int threads = omp_get_max_threads();
+  std::size_t scratch_limit = CpuTeamExec::team_scratch_limit;
   ~TeamSettingsGuard() {
+    CpuTeamExec::team_scratch_limit = scratch_limit;
     CpuTeamExec::threads_per_team = size;
     CpuTeamExec::thread_order = order;
     omp_set_num_threads(threads);
@@ -157,6 +159,38 @@ TEST(BlockKernelOverflow, RerunBlockIsBitwiseTheDevicePaths) {
   blk->run(500);
   EXPECT_GT(blk->neighbor_stats().max_neighbors, capacity) << "the lists should have grown";
   expect_identical(*dev, *blk, "after an overflow");
+}
+
+// Positions and types in the team's scratch array (shared memory on the device) where they fit,
+// in the batch otherwise: bitwise the same trajectory, which is the device path's. The limit
+// is the emulation's setting (Hopper's 227 KiB by default; 0 forces the batch).
+TEST_P(BlockKernel, SharedPositionsAreBitwiseTheBatchPositions) {
+  visit([&](auto c) {
+    using Model = typename decltype(c)::Model;
+    const ModelInfo m = Model::info();
+    const TeamSettingsGuard guard;
+    omp_set_num_threads(1);
+    const BatchState start =
+        lattice_batch<Model>({m.default_density, 1.05 * m.default_density}, 250, 1.2, 9);
+    const EngineSettings es = block_settings(default_settings<Model>());
+    const std::size_t tree = CpuTeamExec::threads_per_team * sizeof(real);
+    const std::size_t positions = 250 * (m.dimension * sizeof(real) + sizeof(int));
+
+    auto shared = make_engine("cpu", m.name, es);
+    start_and_run<Model>(*shared, start, 520);
+    EXPECT_EQ(CpuTeamExec::last_scratch_bytes, tree + positions) << "positions in the scratch";
+
+    CpuTeamExec::team_scratch_limit = tree + positions - 1;  // one byte short: the batch
+    auto global = make_engine("cpu", m.name, es);
+    start_and_run<Model>(*global, start, 520);
+    EXPECT_EQ(CpuTeamExec::last_scratch_bytes, tree) << "positions in the batch";
+
+    expect_identical(*shared, *global, m.name);
+    auto dev = test_paths::make_test_engine<test_paths::DevicePathOnCpuPath, Model>(
+        default_settings<Model>());
+    start_and_run<Model>(*dev, start, 520);
+    expect_identical(*shared, *dev, m.name);
+  });
 }
 
 // Results depend neither on the threads per team (every sum is over fixed chunks, the lists
