@@ -41,14 +41,15 @@ namespace vitrify::kernels {
 // ComputeForces and the second half-kick of the same particle in one launch (the forces of
 // the per-particle device step, ReplicaEngine::device_step): the kick reads only the
 // particle's own new force, so the result is bitwise that of the two launches.
+// (The force body is a member, not a temporary: a temporary copy of the model's parameter
+// tables, indexed by type, would live in the device's local memory.)
 template <class Model>
 struct ForcesKick {
-  BatchView b;
-  Model model;
+  ComputeForces<Model> forces;
   real dt;
   VT_HD void operator()(int gid) const {
-    ComputeForces<Model>{b, model}(gid);
-    Kick{b, dt}(gid);
+    forces(gid);
+    Kick{forces.b, dt}(gid);
   }
 };
 
@@ -267,12 +268,10 @@ struct BlockStep {
       case kBlockSortCells:
         each_cell(r, rank, size, SortCells{b, false});
         break;
-      case kBlockBuildNeighbors: {
-        BuildNeighbors<Model::n_types> local = build;
-        local.b = v;
-        each_particle(r, rank, size, local);
+      case kBlockBuildNeighbors:
+        for (int i = rank; i < b.n; i += size)
+          BuildNeighbors<Model::n_types>::apply(v, build.list_cut2, false, r * b.n + i);
         break;
-      }
       case kBlockSaveBuildState:
         each_particle(r, rank, size, SaveBuildState{v});
         break;
@@ -285,11 +284,10 @@ struct BlockStep {
   }
 
   // Forces, the second kick, the replica's sums and the ensemble components.
-  VT_HD void step_end_phase(const BatchView& v, const Control& c, int r, int rank,
-                            int size) const {
+  VT_HD void step_end_phase(const BatchView& v, const Control& c, int r, int rank, int size) const {
     switch (c.phase) {
       case kBlockForces:
-        each_particle(r, rank, size, ComputeForces<Model>{v, model});
+        for (int i = rank; i < b.n; i += size) ComputeForces<Model>::apply(v, model, r * b.n + i);
         break;
       case kBlockKick:
         each_particle(r, rank, size, Kick{b, dt});

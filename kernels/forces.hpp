@@ -19,7 +19,10 @@ template <class Model>
 struct ComputeForces {
   BatchView b;
   Model model;
-  VT_HD void operator()(int gid) const {
+  VT_HD void operator()(int gid) const { apply(b, model, gid); }
+  // The body on a view and a model held elsewhere (the block kernel's: no copy of the model's
+  // tables into the device's local memory).
+  VT_HD static void apply(const BatchView& b, const Model& model, int gid) {
     const int r = gid / b.n;
     const Box box = b.replica_box(r);
     const real xi = b.x[gid], yi = b.y[gid];

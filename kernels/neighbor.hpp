@@ -194,7 +194,10 @@ struct BuildNeighbors {
   BatchView b;
   real list_cut2[MaxTypes][MaxTypes];
   bool half;
-  VT_HD void operator()(int gid) const {
+  VT_HD void operator()(int gid) const { apply(b, list_cut2, half, gid); }
+  // The body on a view and radii held elsewhere (the block kernel's).
+  VT_HD static void apply(const BatchView& b, const real (&list_cut2)[MaxTypes][MaxTypes],
+                          bool half, int gid) {
     const int r = gid / b.n;
     if (!b.rebuild[r] || (half && uses_sorted_build(b, r))) return;
     const int i = gid - r * b.n;

@@ -166,10 +166,9 @@ namespace {
 // Keys that may change between a run and its resumption.
 bool may_change_on_resume(const std::string& key) {
   return key == "threads" || key == "backend" || key == "kernel" || key == "graphs" ||
-         key == "progress_interval" ||
-         key == "checkpoint_interval" || key == "checkpoint_wall_seconds" || key == "analyze" ||
-         key == "output_dir" || key == "on_failure" || key == "comment" ||
-         key == "keep_checkpoints";
+         key == "progress_interval" || key == "checkpoint_interval" ||
+         key == "checkpoint_wall_seconds" || key == "analyze" || key == "output_dir" ||
+         key == "on_failure" || key == "comment" || key == "keep_checkpoints";
 }
 
 // Keys added after checkpoints were first written, with the value that older runs used: a

@@ -292,8 +292,7 @@ struct CudaExec {
     cuda_detail::check(cudaStreamEndCapture(s, &graph.graph_), "cudaStreamEndCapture");
     cuda_detail::check(cudaGraphGetNodes(graph.graph_, nullptr, &graph.nodes_),
                        "cudaGraphGetNodes");
-    cuda_detail::check(cudaGraphInstantiate(&graph.exec_, graph.graph_, 0),
-                       "cudaGraphInstantiate");
+    cuda_detail::check(cudaGraphInstantiate(&graph.exec_, graph.graph_, 0), "cudaGraphInstantiate");
   }
 
   // Launches a captured graph on the stream (asynchronous).

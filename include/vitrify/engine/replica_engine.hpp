@@ -557,7 +557,7 @@ class ReplicaEngine final : public Engine {
     k.phase_end = kernels::kBlockForces;
     exec_.launch_teams(R_, k);
     exec_.launch(static_cast<long>(R_) * N_,
-                 kernels::ForcesKick<Model>{view(), model_, real(settings_.dt)});
+                 kernels::ForcesKick<Model>{{view(), model_}, real(settings_.dt)});
     k.phase_begin = kernels::kBlockPartialSums;
     k.phase_end = kernels::kBlockPhaseCount;
     exec_.launch_teams(R_, k);
@@ -588,8 +588,7 @@ class ReplicaEngine final : public Engine {
   // The captured graph of `count` device steps for this run, captured now if none matches
   // (the last kGraphsKept are kept: a run's full blocks, its last block, the next run's).
   template <class E = Exec>
-  const typename E::Graph& step_graph(long count, long steps, double ramp_begin,
-                                      double ramp_end) {
+  const typename E::Graph& step_graph(long count, long steps, double ramp_begin, double ramp_end) {
     GraphKey key = graph_key(count, steps, ramp_begin, ramp_end);
     for (auto& g : graphs_)
       if (g.first == key) return g.second;
@@ -618,7 +617,6 @@ class ReplicaEngine final : public Engine {
   }
 
  private:
-
   // The block kernel for steps [begin, end) of a run of `steps` steps.
   kernels::BlockStep<Model> block_step(long begin, long end, long steps, double ramp_begin,
                                        double ramp_end) {
